@@ -1,0 +1,3 @@
+from amux_tui.cli import main
+
+raise SystemExit(main())

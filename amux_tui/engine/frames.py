@@ -1,0 +1,130 @@
+"""The durable frame vocabulary (SPEC §4.1): method names, field names and builders.
+
+Every frame amux emits is a JSON-RPC notification in the ``amux/`` namespace carrying
+``params.roomId``. Optional fields are omitted, never ``null`` (except ``stopReason``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+JSONRPC = "2.0"
+
+# --- amux/* methods -------------------------------------------------------------------
+PEER_JOINED = "amux/peer_joined"
+PEER_LEFT = "amux/peer_left"
+TURN_STARTED = "amux/turn_started"
+TURN_COMPLETE = "amux/turn_complete"
+TURN_CANCELLED = "amux/turn_cancelled"
+TURN_INTERRUPTED = "amux/turn_interrupted"
+CONTROL_SUBMITTED = "amux/control_submitted"
+QUEUE_ITEM_ADDED = "amux/queue_item_added"
+QUEUE_ITEM_SUBMITTED = "amux/queue_item_submitted"
+QUEUE_ITEM_COMPLETED = "amux/queue_item_completed"
+QUEUE_ITEM_REMOVED = "amux/queue_item_removed"
+QUEUE_ITEM_EDITED = "amux/queue_item_edited"
+QUEUE_RELEASED = "amux/queue_released"
+AGENT_REQUEST_OPENED = "amux/agent_request_opened"
+AGENT_REQUEST_RESOLVED = "amux/agent_request_resolved"
+SEGMENT_STARTED = "amux/segment_started"
+SEGMENT_ENDED = "amux/segment_ended"
+COMPACTION_STARTED = "amux/context_compaction_started"
+COMPACTION_DONE = "amux/context_compaction_done"
+ROOM_RENAMED = "amux/room_renamed"
+
+# --- ACP methods ------------------------------------------------------------------------
+INITIALIZE = "initialize"
+AUTHENTICATE = "authenticate"
+SESSION_NEW = "session/new"
+SESSION_LOAD = "session/load"
+SESSION_RESUME = "session/resume"
+SESSION_LIST = "session/list"
+SESSION_PROMPT = "session/prompt"
+SESSION_CANCEL = "session/cancel"
+SESSION_SET_MODE = "session/set_mode"
+SESSION_UPDATE = "session/update"
+REQUEST_PERMISSION = "session/request_permission"
+CANCEL_REQUEST = "$/cancel_request"
+
+# --- sessionUpdate kinds ------------------------------------------------------------------
+USER_MESSAGE_CHUNK = "user_message_chunk"
+AGENT_MESSAGE_CHUNK = "agent_message_chunk"
+AGENT_THOUGHT_CHUNK = "agent_thought_chunk"
+TOOL_CALL = "tool_call"
+TOOL_CALL_UPDATE = "tool_call_update"
+PLAN = "plan"
+AVAILABLE_COMMANDS_UPDATE = "available_commands_update"
+CURRENT_MODE_UPDATE = "current_mode_update"
+CONFIG_OPTION_UPDATE = "config_option_update"
+SESSION_INFO_UPDATE = "session_info_update"
+USAGE_UPDATE = "usage_update"
+COMPACTION_UPDATE = "compaction_update"
+
+# --- segment end reasons ------------------------------------------------------------------
+END_ACP_SESSION_ID_CHANGED = "acp_session_id_changed"
+END_SESSION_LOAD = "session_load"
+END_RESUME_UNAVAILABLE = "resume_unavailable"
+END_HERMES_COMPRESSION = "hermes_compression"
+
+# --- resolvedBy values ----------------------------------------------------------------------
+RESOLVED_LOCAL = "local"
+RESOLVED_AGENT_CANCELLED = "agent:cancelled"
+RESOLVED_TURN_ENDED = "mux:turn-ended"
+
+# --- turn_interrupted reasons ----------------------------------------------------------------
+INTERRUPTED_AGENT_EXIT = "agent_exit"
+INTERRUPTED_APP_EXIT = "app_exit"
+
+# --- compaction sources ------------------------------------------------------------------
+SOURCE_HERMES = "hermes_stderr"
+SOURCE_ACP = "acp"
+SOURCE_AGENT_TEXT = "agent_text"
+
+LOCAL_PEER = "local"
+
+# --- JSON-RPC error codes -----------------------------------------------------------------
+ERR_METHOD_NOT_FOUND = -32601
+ERR_INVALID_PARAMS = -32602
+ERR_INTERNAL = -32603
+ERR_SERVER = -32000  # also "authentication required" and client_tool_blocked
+
+QUEUE_CAP = 6
+
+
+def notification(method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-RPC notification envelope."""
+    return {"jsonrpc": JSONRPC, "method": method, "params": params}
+
+
+def amux_frame(method: str, room_id: str, **fields: Any) -> dict[str, Any]:
+    """An ``amux/*`` frame; ``None`` values are omitted (SPEC §4: never ``null``)."""
+    params: dict[str, Any] = {"roomId": room_id}
+    for key, value in fields.items():
+        if value is not None:
+            params[key] = value
+    return notification(method, params)
+
+
+def turn_complete(room_id: str, turn_id: str, stop_reason: str | None, error: Any = None) -> dict[str, Any]:
+    """``amux/turn_complete``: ``stopReason`` is the one field that may be ``null``."""
+    frame = amux_frame(TURN_COMPLETE, room_id, amuxTurnId=turn_id, error=error)
+    frame["params"]["stopReason"] = stop_reason
+    return frame
+
+
+def format_id(prefix: str, n: int) -> str:
+    """``format_id("at", 3) == "at-3"``."""
+    return f"{prefix}-{n}"
+
+
+def parse_id(value: Any, prefix: str) -> int | None:
+    """Number of an id like ``at-3`` (or a bare integer); ``None`` if it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.startswith(prefix + "-"):
+        tail = value[len(prefix) + 1 :]
+        if tail.isdigit():
+            return int(tail)
+    return None
