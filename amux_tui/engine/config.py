@@ -74,7 +74,7 @@ def _is_hermes(word: str) -> bool:
 
 
 DEMO_AGENT = AgentSpec(
-    "demo", sys.executable, ("-m", "amux_tui.demo_agent"), source="builtin",
+    "demo", sys.executable, ("-m", "amux_tui.demo_agent"), source="builtin", compaction="hermes",
     description="Built-in demo agent (no network, no API key)",
 )  # fmt: skip
 

@@ -31,6 +31,9 @@ SEGMENT_ENDED = "amux/segment_ended"
 COMPACTION_STARTED = "amux/context_compaction_started"
 COMPACTION_DONE = "amux/context_compaction_done"
 ROOM_RENAMED = "amux/room_renamed"
+# amux extensions beyond the acp-mux vocabulary (kept in the log, ignored by older readers)
+SESSION_RESUMED = "amux/session_resumed"  # a restarted agent took the same ACP session back
+NOTICE = "amux/notice"  # a note for the transcript, e.g. the first-run welcome
 
 # --- ACP methods ------------------------------------------------------------------------
 INITIALIZE = "initialize"

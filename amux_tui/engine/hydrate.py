@@ -1,0 +1,88 @@
+"""Rebuild a room from its replay log (SPEC §5.3) through the live fold.
+
+``fold`` feeds recorded frames to ``RoomState.apply`` (and optionally the transcript),
+the very code the live gate runs. ``closing_frames`` lists what a restarted amux must
+record for a turn that never settled; ``amux show`` applies them in memory only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from amux_tui.engine import frames as F
+from amux_tui.engine.state import RoomState
+from amux_tui.engine.store import LoadResult, Record, load_log
+from amux_tui.engine.transcript import Transcript
+
+_decode = msgspec.json.Decoder().decode
+
+
+@dataclass
+class Hydrated:
+    """A room's state as its log describes it."""
+
+    state: RoomState
+    transcript: Transcript | None
+    load: LoadResult
+    closing: list[dict[str, Any]]  # frames still to record: the unsettled turn's ending
+
+
+def frame_of(record: Record) -> Any:
+    """The record's frame as a dict (records may keep it as undecoded JSON)."""
+    frame = record.frame
+    if isinstance(frame, msgspec.Raw):
+        try:
+            return _decode(frame)
+        except msgspec.DecodeError:
+            return None
+    return frame
+
+
+def fold(
+    records: Iterable[Record], room_id: str, *, transcript: Transcript | None = None
+) -> RoomState:
+    """Fold records, in file order, into a fresh ``RoomState`` (and ``transcript``)."""
+    state = RoomState(room_id)
+    apply_state = state.apply
+    apply_view = transcript.apply if transcript is not None else None
+    for rec in records:
+        frame = frame_of(rec)
+        apply_state(frame, rec.seq, rec.segment_id, rec.recorded_at)
+        if apply_view is not None and isinstance(frame, dict):
+            apply_view(frame, rec.seq, rec.recorded_at)
+    return state
+
+
+def closing_frames(state: RoomState) -> list[dict[str, Any]]:
+    """A turn without ``turn_complete``/``turn_interrupted`` was cut off by amux exiting.
+
+    Its pending agent requests are resolved as ``mux:turn-ended`` and the turn is
+    recorded as ``turn_interrupted {reason:"app_exit"}``, so the UI never shows it running.
+    """
+    if state.active_turn_id is None:
+        return []
+    out = [
+        F.amux_frame(
+            F.AGENT_REQUEST_RESOLVED, state.room_id, requestId=req.request_id, resolvedBy=F.RESOLVED_TURN_ENDED
+        )
+        for req in state.pending_requests.values()
+    ]
+    out.append(
+        F.amux_frame(F.TURN_INTERRUPTED, state.room_id, amuxTurnId=state.active_turn_id, reason=F.INTERRUPTED_APP_EXIT)
+    )
+    return out
+
+
+def hydrate(path: Path, room_id: str, *, with_transcript: bool = True) -> Hydrated:
+    """Load ``path`` and fold it. Queue items pending at the end come back held (§4.3)."""
+    load = load_log(path)
+    transcript = Transcript() if with_transcript else None
+    state = fold(load.records, room_id, transcript=transcript)
+    for item in state.queue:
+        item.held = True
+    return Hydrated(state, transcript, load, closing_frames(state))

@@ -1,0 +1,216 @@
+"""The set of rooms of one rooms directory: discovery, hydration, creation, closing.
+
+``Engine`` owns the single-writer lock, the agents config and ``layout.json``. It never
+imports Textual; the UI drives it through its methods and subscribes to rooms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from amux_tui.engine import frames as F
+from amux_tui.engine.config import DEMO_AGENT, AgentsConfig, AgentSpec, load_config, spec_from_meta
+from amux_tui.engine.hydrate import Hydrated, hydrate
+from amux_tui.engine.loader import LoadResult
+from amux_tui.engine.lock import RoomsLock
+from amux_tui.engine.meta import Layout, RoomMeta
+from amux_tui.engine.room import Room
+from amux_tui.engine.state import RoomState
+from amux_tui.engine.store import ReplayLog, archive_room, list_room_logs, new_room_id, room_id_ok, write_json_atomic
+from amux_tui.engine.timeutil import now_rfc3339
+from amux_tui.engine.transcript import Transcript
+from amux_tui.paths import Paths
+
+log = logging.getLogger("amux.engine")
+
+WELCOME = (
+    "Welcome to amux! This room runs the built-in demo agent: try a prompt, or /help for its "
+    "scenarios (/tool, /plan, /permission, /compact, /slow, /flood …). To add real agents, "
+    "put them in agents.toml (e.g. [agents.claude] command = \"claude-agent-acp\"), then "
+    "press ctrl+b c for a new room."
+)
+
+
+def discover_room_ids(rooms_dir: Path) -> list[str]:
+    """Rooms present on disk: every ``<id>.jsonl`` and every ``<id>.json`` metadata file."""
+    ids = set(list_room_logs(rooms_dir))
+    try:
+        for path in rooms_dir.glob("*.json"):
+            if room_id_ok(path.stem):
+                ids.add(path.stem)
+    except OSError:
+        pass
+    return sorted(ids)
+
+
+class Engine:
+    """All rooms of one amux home, in display order."""
+
+    def __init__(self, paths: Paths, config: AgentsConfig | None = None) -> None:
+        self.paths = paths
+        self.config = config if config is not None else load_config(paths.config_file)
+        self.rooms: dict[str, Room] = {}
+        self.layout = Layout()
+        self.lock: RoomsLock | None = None
+        self._loading: dict[str, asyncio.Task[None]] = {}
+
+    # ---- opening ------------------------------------------------------------------------------
+    def open(self) -> None:
+        """Take the lock, read layout and every room's metadata (fast; logs load later)."""
+        rooms_dir = self.paths.ensure_rooms_dir()
+        self.lock = RoomsLock(rooms_dir)
+        self.lock.acquire()
+        self.layout = Layout.read(rooms_dir / "layout.json")
+        ids = discover_room_ids(rooms_dir)
+        order = [r for r in self.layout.order if r in ids] + [r for r in ids if r not in self.layout.order]
+        for room_id in order:
+            meta = RoomMeta.read(rooms_dir / f"{room_id}.json", room_id)
+            self.rooms[room_id] = self._make_room(meta)
+        if self.layout.focused not in self.rooms:
+            self.layout.focused = order[0] if order else None
+
+    def _make_room(self, meta: RoomMeta, spec: AgentSpec | None = None) -> Room:
+        rooms_dir = self.paths.rooms_dir
+        if spec is None:
+            spec = spec_from_meta(meta.agent, self.config) if meta.agent else None
+        env: dict[str, str] = dict(spec.env) if spec else {}
+        if spec is not None and spec.name == DEMO_AGENT.name:
+            env.setdefault("AMUX_DEMO_STATE", str(self.paths.demo_state_dir))
+        room = Room(
+            meta,
+            None,
+            RoomState(meta.room_id, title=None),
+            Transcript(),
+            argv=spec.argv if spec else None,
+            env=env or None,
+            hermes_compaction=bool(spec and spec.hermes_compaction),
+            meta_path=rooms_dir / f"{meta.room_id}.json",
+        )
+        room.log_path = rooms_dir / f"{meta.room_id}.jsonl"
+        return room
+
+    async def load(self, room: Room) -> Room:
+        """Hydrate a room from its log (in a worker thread) and open its log for appends."""
+        if room.loaded:
+            return room
+        task = self._loading.get(room.id)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._load(room))
+            self._loading[room.id] = task
+        await asyncio.shield(task)
+        return room
+
+    async def _load(self, room: Room) -> None:
+        hydrated = await asyncio.to_thread(hydrate, room.log_path, room.id)
+        self.attach_log(room, hydrated)
+
+    def attach_log(self, room: Room, hydrated: Hydrated) -> None:
+        """Install hydrated state and record the ending of a turn cut off by a crash."""
+        room.install(hydrated.state, hydrated.transcript or Transcript(), self._open_log(room, hydrated.load), hydrated.load)
+        for frame in hydrated.closing:
+            room.record(frame)
+        if hydrated.closing:
+            room.log.flush()
+
+    def _open_log(self, room: Room, load: LoadResult) -> ReplayLog:
+        return ReplayLog.open(room.log_path, load)
+
+    async def load_all(self, first: str | None = None) -> None:
+        """Hydrate ``first`` (the focused room), then the others one at a time."""
+        if first in self.rooms:
+            await self.load(self.rooms[first])
+        for room in list(self.rooms.values()):
+            await self.load(room)
+
+    # ---- creating and closing -------------------------------------------------------------------
+    def create_room(self, spec: AgentSpec, *, cwd: str | os.PathLike[str] | None = None, title: str | None = None) -> Room:
+        """A new room (not started). Its id is generated, never derived from the title."""
+        room_id = new_room_id(self.rooms)
+        now = now_rfc3339()
+        meta = RoomMeta(
+            room_id=room_id,
+            title=_clean_title(title) or f"{spec.name}-{len(self.rooms) + 1}",
+            agent=spec.to_meta(),
+            cwd=str(Path(cwd).expanduser().absolute()) if cwd else os.getcwd(),
+            created_at=now,
+            last_active=now,
+        )
+        room = self._make_room(meta, spec)
+        room.install(RoomState(room_id), Transcript(), ReplayLog.open(room.log_path, LoadResult()), LoadResult())
+        room.save_meta()
+        self.rooms[room_id] = room
+        self.layout.order = list(self.rooms)
+        self.save_layout()
+        return room
+
+    def create_first_run_room(self) -> Room:
+        """First run: one demo room with a welcome note on adding real agents."""
+        room = self.create_room(DEMO_AGENT, cwd=os.getcwd(), title="demo")
+        room.record(F.amux_frame(F.NOTICE, room.id, text=WELCOME, level="info"))
+        return room
+
+    async def close_room(self, room_id: str) -> Path | None:
+        """Stop the agent and archive the room's files (never deleted)."""
+        room = self.rooms.pop(room_id, None)
+        if room is None:
+            return None
+        await room.close()
+        archived = archive_room(self.paths.rooms_dir, room_id)
+        if self.layout.focused == room_id:
+            self.layout.focused = next(iter(self.rooms), None)
+        self.layout.order = list(self.rooms)
+        self.save_layout()
+        return archived
+
+    def move_room(self, room_id: str, index: int) -> None:
+        order = [r for r in self.rooms if r != room_id]
+        order.insert(max(0, min(index, len(order))), room_id)
+        self.rooms = {r: self.rooms[r] for r in order}
+        self.layout.order = order
+        self.save_layout()
+
+    def save_layout(self) -> None:
+        self.layout.order = list(self.rooms)
+        try:
+            write_json_atomic(self.paths.rooms_dir / "layout.json", self.layout.to_json())
+        except OSError as exc:
+            log.error("could not save layout: %s", exc)
+
+    def find(self, ref: str) -> Room | None:
+        """A room by id, exact title, or unique id/title prefix."""
+        return resolve_room_ref(ref, {r.id: r.title for r in self.rooms.values()}, self.rooms)
+
+    async def shutdown(self) -> None:
+        """Clean quit: cancel active turns, stop agents, sync logs and metadata."""
+        self.save_layout()
+        await asyncio.gather(*(room.close() for room in self.rooms.values() if room.loaded), return_exceptions=True)
+        for room in self.rooms.values():
+            if not room.loaded:
+                room.save_meta()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+
+def _clean_title(title: str | None) -> str:
+    if not title:
+        return ""
+    title = " ".join(title.split())
+    return "".join(ch for ch in title if ch.isprintable())[:120]
+
+
+def resolve_room_ref(ref: str, titles: dict[str, str], values: dict[str, Any]) -> Any:
+    """Resolve ROOM (id, title, or a unique prefix of either); None when unknown/ambiguous."""
+    if ref in values:
+        return values[ref]
+    exact = [rid for rid, title in titles.items() if title == ref]
+    if len(exact) == 1:
+        return values[exact[0]]
+    prefix = {rid for rid, title in titles.items() if rid.startswith(ref) or title.startswith(ref)}
+    if len(prefix) == 1:
+        return values[prefix.pop()]
+    return None

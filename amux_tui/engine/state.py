@@ -1,0 +1,317 @@
+"""Room state folded from recorded frames (SPEC §4, §5.3).
+
+``RoomState.apply`` is the one code path that turns frames into state, live (inside the
+room's broadcast gate) and during hydration, so restart behaviour cannot drift from live
+behaviour. It is pure bookkeeping: it never emits frames and never touches the agent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from amux_tui.engine import frames as F
+
+
+@dataclass(slots=True)
+class Segment:
+    """An interval of the room during which one ACP session id is in force."""
+
+    id: int
+    acp_session_id: str | None
+    opened_at: str
+    opened_seq: int
+    closed_at: str | None = None
+    closed_seq: int | None = None
+    end_reason: str | None = None
+    provenance: dict[str, Any] | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": F.format_id("seg", self.id),
+            "acpSessionId": self.acp_session_id,
+            "openedAt": self.opened_at,
+            "openedSeq": self.opened_seq,
+        }
+        if self.closed_at is not None:
+            out["closedAt"] = self.closed_at
+        if self.closed_seq is not None:
+            out["closedSeq"] = self.closed_seq
+        if self.end_reason is not None:
+            out["endReason"] = self.end_reason
+        if self.provenance:
+            out["provenance"] = self.provenance
+        return out
+
+
+@dataclass(slots=True)
+class QueueItem:
+    """A prompt waiting in the room's queue (public ``q-N`` items and hard-steer replacements)."""
+
+    id: str | None  # None for a hard-steer replacement (not a public queue item)
+    text: str
+    held: bool = False
+    supersedes: str | None = None  # hard steer: the turn it replaces
+
+
+@dataclass(slots=True)
+class Compaction:
+    """Compaction tracking (SPEC §4.6)."""
+
+    active: bool = False
+    count: int = 0
+    last_source: str | None = None
+    last_started_at: str | None = None
+    last_completed_at: str | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"active": self.active, "count": self.count}
+        for key, value in (
+            ("lastSource", self.last_source),
+            ("lastStartedAt", self.last_started_at),
+            ("lastCompletedAt", self.last_completed_at),
+        ):
+            if value is not None:
+                out[key] = value
+        return out
+
+
+@dataclass(slots=True)
+class PendingRequest:
+    """An agent→client request that is opened and not yet resolved."""
+
+    request_id: Any
+    method: str
+    params: Any
+    turn_id: str | None
+
+
+@dataclass
+class RoomState:
+    """Everything about a room that frames determine."""
+
+    room_id: str
+    title: str | None = None
+    frame_count: int = 0
+    last_seq: int = 0
+    last_recorded_at: str | None = None
+    next_turn: int = 1
+    next_queue_item: int = 1
+    next_segment: int = 1
+    active_turn_id: str | None = None
+    active_turn_text: str | None = None
+    active_turn_queue_item: str | None = None
+    turns_started: int = 0
+    queue: list[QueueItem] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    active_segment: Segment | None = None
+    acp_session_id: str | None = None
+    compaction: Compaction = field(default_factory=Compaction)
+    pending_requests: dict[Any, PendingRequest] = field(default_factory=dict)
+
+    # ---- the fold ------------------------------------------------------------------------
+    def apply(self, frame: Any, seq: int, segment_id: int, recorded_at: str) -> None:
+        """Fold one recorded frame into the state."""
+        self.frame_count += 1
+        if seq > self.last_seq:
+            self.last_seq = seq
+        self.last_recorded_at = recorded_at
+        if segment_id >= self.next_segment:
+            self.next_segment = segment_id + 1
+        if not isinstance(frame, dict):
+            return
+        method = frame.get("method")
+        handler = _HANDLERS.get(method) if isinstance(method, str) else None
+        if handler is None:
+            return
+        params = frame.get("params")
+        handler(self, params if isinstance(params, dict) else {}, seq, segment_id, recorded_at)
+
+    def _turn_started(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+        turn_id = p.get("amuxTurnId")
+        n = F.parse_id(turn_id, "at")
+        if n is not None and n >= self.next_turn:
+            self.next_turn = n + 1
+        self.active_turn_id = turn_id if isinstance(turn_id, str) else None
+        self.active_turn_text = prompt_text(p.get("content"))
+        qid = p.get("queueItemId")
+        self.active_turn_queue_item = qid if isinstance(qid, str) else None
+        self.turns_started += 1
+        sup = p.get("supersedesTurnId")
+        if sup is not None:
+            # The hard-steer replacement left the queue when it started.
+            self.queue = [q for q in self.queue if q.supersedes != sup]
+
+    def _turn_settled(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+        turn_id = p.get("amuxTurnId")
+        if self.active_turn_id is None or turn_id == self.active_turn_id:
+            self.active_turn_id = None
+            self.active_turn_text = None
+            self.active_turn_queue_item = None
+        # The settlement bound (SPEC §4.6): a turn that settles ends any compaction it
+        # started, so a lost `done` can never leave the badge stuck — live or rehydrated.
+        self.compaction.active = False
+
+    def _queue_added(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+        qid = p.get("queueItemId")
+        n = F.parse_id(qid, "q")
+        if n is not None and n >= self.next_queue_item:
+            self.next_queue_item = n + 1
+        if isinstance(qid, str) and not any(q.id == qid for q in self.queue):
+            text = p.get("text")
+            self.queue.append(QueueItem(qid, text if isinstance(text, str) else ""))
+
+    def _queue_gone(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+        qid = p.get("queueItemId")
+        self.queue = [q for q in self.queue if q.id != qid]
+
+    def _queue_edited(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+        qid, text = p.get("queueItemId"), p.get("text")
+        for item in self.queue:
+            if item.id == qid and isinstance(text, str):
+                item.text = text
+
+    def _control(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+        if p.get("mode") == "hard" and isinstance(p.get("amuxTurnId"), str):
+            text = p.get("replacementText")
+            if not isinstance(text, str):
+                text = p.get("text") if isinstance(p.get("text"), str) else ""
+            self.queue.insert(0, QueueItem(None, text, supersedes=p["amuxTurnId"]))
+
+    def _request_opened(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+        rid = p.get("requestId")
+        key = request_key(rid)
+        method = p.get("requestMethod")
+        turn = p.get("amuxTurnId")
+        self.pending_requests[key] = PendingRequest(
+            rid, method if isinstance(method, str) else "", p.get("requestParams"),
+            turn if isinstance(turn, str) else None,
+        )
+
+    def _request_resolved(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+        self.pending_requests.pop(request_key(p.get("requestId")), None)
+
+    def _segment_started(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+        n = F.parse_id(p.get("segmentId"), "seg")
+        if n is None:
+            n = tag
+        if any(s.id == n for s in self.segments):
+            return
+        if n >= self.next_segment:
+            self.next_segment = n + 1
+        sid = p.get("acpSessionId")
+        opened = p.get("openedAt")
+        prov = p.get("provenance")
+        seg = Segment(
+            n,
+            sid if isinstance(sid, str) else None,
+            opened if isinstance(opened, str) else at,
+            seq,
+            provenance=dict(prov) if isinstance(prov, dict) and prov else None,
+        )
+        self.segments.append(seg)
+        self.active_segment = seg
+        if seg.acp_session_id:
+            self.acp_session_id = seg.acp_session_id
+
+    def _segment_ended(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+        n = F.parse_id(p.get("segmentId"), "seg")
+        if n is None:
+            n = tag
+        for seg in self.segments:
+            if seg.id == n:
+                closed = p.get("closedAt")
+                seg.closed_at = closed if isinstance(closed, str) else at
+                seg.closed_seq = seq
+                reason = p.get("endReason")
+                if seg.end_reason is None and isinstance(reason, str):
+                    seg.end_reason = reason
+                if self.active_segment is seg:
+                    self.active_segment = None
+                break
+
+    def _compaction_started(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+        c = self.compaction
+        c.active = True
+        c.last_started_at = at
+        src = p.get("source")
+        c.last_source = src if isinstance(src, str) else F.SOURCE_HERMES
+
+    def _compaction_done(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+        c = self.compaction
+        c.active = False
+        c.last_completed_at = at
+        src = p.get("source")
+        c.last_source = src if isinstance(src, str) else (c.last_source or F.SOURCE_HERMES)
+        count = p.get("compressionCount")
+        # max, not a frame count: a lost done frame can never under-report (acp-mux §6.6)
+        if isinstance(count, int) and not isinstance(count, bool):
+            c.count = max(c.count, count)
+        elif p.get("outcome", "completed") == "completed":
+            c.count += 1
+
+    def _renamed(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+        title = p.get("title")
+        if isinstance(title, str):
+            self.title = title
+
+    # ---- derived views ---------------------------------------------------------------------
+    @property
+    def active_segment_id(self) -> int:
+        """Number of the active segment (0 before the first one), the record tag."""
+        return self.active_segment.id if self.active_segment else 0
+
+    @property
+    def public_queue(self) -> list[QueueItem]:
+        return [q for q in self.queue if q.id is not None]
+
+    def snapshot(self) -> dict[str, Any]:
+        """The frame-derived part of the debug snapshot (SPEC §5.5)."""
+        return {
+            "acpSessionId": self.acp_session_id,
+            "nextSeq": self.last_seq + 1,
+            "frameCount": self.frame_count,
+            "nextTurnId": F.format_id("at", self.next_turn),
+            "nextQueueItemId": F.format_id("q", self.next_queue_item),
+            "activeTurnId": self.active_turn_id,
+            "queue": [{"queueItemId": q.id, "text": q.text, "held": q.held} for q in self.public_queue],
+            "segments": [s.snapshot() for s in self.segments],
+            "activeSegmentId": F.format_id("seg", self.active_segment.id) if self.active_segment else None,
+            "compaction": self.compaction.snapshot(),
+        }
+
+
+_HANDLERS = {
+    F.TURN_STARTED: RoomState._turn_started,
+    F.TURN_COMPLETE: RoomState._turn_settled,
+    F.TURN_INTERRUPTED: RoomState._turn_settled,
+    F.QUEUE_ITEM_ADDED: RoomState._queue_added,
+    F.QUEUE_ITEM_SUBMITTED: RoomState._queue_gone,
+    F.QUEUE_ITEM_REMOVED: RoomState._queue_gone,
+    F.QUEUE_ITEM_EDITED: RoomState._queue_edited,
+    F.CONTROL_SUBMITTED: RoomState._control,
+    F.AGENT_REQUEST_OPENED: RoomState._request_opened,
+    F.AGENT_REQUEST_RESOLVED: RoomState._request_resolved,
+    F.SEGMENT_STARTED: RoomState._segment_started,
+    F.SEGMENT_ENDED: RoomState._segment_ended,
+    F.COMPACTION_STARTED: RoomState._compaction_started,
+    F.COMPACTION_DONE: RoomState._compaction_done,
+    F.ROOM_RENAMED: RoomState._renamed,
+}
+
+
+def request_key(request_id: Any) -> Any:
+    """Agent request ids may be ints or strings; keep ``1`` and ``"1"`` distinct."""
+    return (type(request_id).__name__, request_id) if not isinstance(request_id, (dict, list)) else repr(request_id)
+
+
+def prompt_text(content: Any) -> str | None:
+    """Concatenated text of prompt blocks, or None when any block is not text."""
+    if not isinstance(content, list):
+        return None
+    parts: list[str] = []
+    for block in content:
+        if not isinstance(block, dict) or block.get("type") != "text" or not isinstance(block.get("text"), str):
+            return None
+        parts.append(block["text"])
+    return "".join(parts)
