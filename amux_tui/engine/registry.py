@@ -40,7 +40,7 @@ def discover_room_ids(rooms_dir: Path) -> list[str]:
     ids = set(list_room_logs(rooms_dir))
     try:
         for path in rooms_dir.glob("*.json"):
-            if room_id_ok(path.stem):
+            if room_id_ok(path.stem) and path.name != "layout.json":
                 ids.add(path.stem)
     except OSError:
         pass

@@ -1,0 +1,278 @@
+"""The ``amux`` command line (SPEC §2).
+
+Errors are one line on stderr and a non-zero exit, never a traceback for bad input.
+Read-only commands (``ls``, ``show``, ``export``, ``check``) never take the rooms lock,
+never start an agent and never write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from amux_tui import __version__
+from amux_tui.paths import Paths
+
+
+class CliError(Exception):
+    """A user-facing error: printed as ``amux: <message>``."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="amux",
+        description="A terminal multiplexer for AI coding agents that speak ACP. "
+        "With no command, opens the TUI and restores every room.",
+    )
+    parser.add_argument("--version", action="version", version=f"amux {__version__}")
+    parser.add_argument("--home", metavar="DIR", help="keep config, rooms and logs under DIR (default: $AMUX_HOME or the platform directories)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    new = sub.add_parser("new", help="create a room and open the TUI focused on it")
+    who = new.add_mutually_exclusive_group()
+    who.add_argument("--agent", metavar="NAME", help="a configured or well-known agent (default: default_agent or demo)")
+    who.add_argument("--cmd", metavar='"CMD ARGS"', help="run this ACP agent command line")
+    new.add_argument("--cwd", metavar="DIR", help="working directory of the agent (default: current)")
+    new.add_argument("--title", metavar="T", help="room title")
+
+    ls = sub.add_parser("ls", help="list rooms")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+
+    show = sub.add_parser("show", help="a room's rehydrated state, computed from its log")
+    show.add_argument("room", metavar="ROOM", help="room id, title, or a unique prefix")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+
+    export = sub.add_parser("export", help="export a transcript")
+    export.add_argument("room", metavar="ROOM")
+    export.add_argument("--format", choices=("markdown", "jsonl"), default="markdown")
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+
+    sub.add_parser("agents", help="configured and auto-detected agents")
+
+    check = sub.add_parser("check", help="verify every room log")
+    check.add_argument("--repair", action="store_true", help="truncate a torn last line")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    paths = Paths.resolve(args.home)
+    try:
+        handler = _COMMANDS.get(args.command or "tui")
+        assert handler is not None
+        return handler(args, paths)
+    except CliError as exc:
+        print(f"amux: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _rooms_dir(paths: Paths) -> Path:
+    return paths.rooms_dir
+
+
+def _resolve(paths: Paths, ref: str) -> str:
+    from amux_tui.engine.snapshot import find_room_id
+
+    rooms_dir = _rooms_dir(paths)
+    if not rooms_dir.is_dir():
+        raise CliError(f"no rooms yet (looked in {rooms_dir})")
+    room_id = find_room_id(rooms_dir, ref)
+    if room_id is None:
+        raise CliError(f"no room matches {ref!r} (try `amux ls`)")
+    return room_id
+
+
+def cmd_ls(args: argparse.Namespace, paths: Paths) -> int:
+    from amux_tui.engine.registry import discover_room_ids
+    from amux_tui.engine.snapshot import ls_row, read_room
+
+    rooms_dir = _rooms_dir(paths)
+    ids = discover_room_ids(rooms_dir) if rooms_dir.is_dir() else []
+    order = _layout_order(rooms_dir, ids)
+    rows = [ls_row(*read_room(rooms_dir, rid)) for rid in order]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no rooms in {rooms_dir}")
+        return 0
+    headers = ["ID", "TITLE", "AGENT", "STATE", "FRAMES", "SEGS", "COMPACT", "LAST ACTIVITY", "CWD"]
+    table = [
+        [
+            r["roomId"], _printable(r["title"]), r["agent"], r["state"], str(r["frames"]), str(r["segments"]),
+            f"{r['compactions']}{' (active)' if r['compacting'] else ''}", (r["lastActivity"] or "-")[:19], r["cwd"] or "-",
+        ]
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
+    for row in [headers, *table]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _layout_order(rooms_dir: Path, ids: list[str]) -> list[str]:
+    from amux_tui.engine.meta import Layout
+
+    layout = Layout.read(rooms_dir / "layout.json")
+    return [r for r in layout.order if r in ids] + [r for r in ids if r not in layout.order]
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def cmd_show(args: argparse.Namespace, paths: Paths) -> int:
+    from amux_tui.engine.snapshot import read_room, snapshot
+
+    room_id = _resolve(paths, args.room)
+    snap = snapshot(*read_room(_rooms_dir(paths), room_id))
+    if args.json:
+        print(json.dumps(snap, indent=2))
+        return 0
+    for key, value in snap.items():
+        if isinstance(value, (list, dict)):
+            value = json.dumps(value)
+        print(f"{key:16} {value}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, paths: Paths) -> int:
+    from amux_tui.engine.export import export_markdown
+    from amux_tui.engine.snapshot import agent_label, read_room
+
+    room_id = _resolve(paths, args.room)
+    rooms_dir = _rooms_dir(paths)
+    if args.format == "jsonl":
+        data = (rooms_dir / f"{room_id}.jsonl").read_bytes() if (rooms_dir / f"{room_id}.jsonl").exists() else b""
+    else:
+        meta, hydrated = read_room(rooms_dir, room_id, with_transcript=True)
+        assert hydrated.transcript is not None
+        text = export_markdown(
+            hydrated.transcript, title=hydrated.state.title or meta.title, room_id=room_id,
+            agent=agent_label(meta), cwd=meta.cwd or None,
+        )
+        data = text.encode("utf-8")
+    if args.output:
+        try:
+            Path(args.output).write_bytes(data)
+        except OSError as exc:
+            raise CliError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def cmd_agents(args: argparse.Namespace, paths: Paths) -> int:
+    from amux_tui.engine.config import load_config
+
+    config = load_config(paths.config_file)
+    for problem in config.problems:
+        print(f"amux: config: {problem}", file=sys.stderr)
+    print(f"config: {paths.config_file}{'' if paths.config_file.exists() else ' (not present)'}")
+    print(f"default agent: {config.default_agent}")
+    for spec in config.available():
+        mark = "found" if spec.found() else "NOT FOUND"
+        default = " (default)" if spec.name == config.default_agent else ""
+        print(f"  {spec.name:12} {spec.source:9} {mark:10} {' '.join(spec.argv)}{default}")
+    return 1 if config.problems else 0
+
+
+def cmd_check(args: argparse.Namespace, paths: Paths) -> int:
+    from amux_tui.engine.loader import check_log
+    from amux_tui.engine.lock import StoreLockedError
+    from amux_tui.engine.store import list_room_logs
+
+    rooms_dir = _rooms_dir(paths)
+    ids = list_room_logs(rooms_dir) if rooms_dir.is_dir() else []
+    bad = 0
+    for room_id in ids:
+        try:
+            report = check_log(rooms_dir / f"{room_id}.jsonl", repair=args.repair)
+        except StoreLockedError as exc:
+            raise CliError(f"{exc}; quit it before --repair") from None
+        problems = []
+        if report.bad_lines:
+            lines = ", ".join(map(str, report.bad_line_numbers[:10]))
+            problems.append(f"{report.bad_lines} bad line(s) (lines {lines})")
+        if report.newer_version_lines:
+            problems.append(f"{report.newer_version_lines} line(s) from a newer amux")
+        if report.torn_tail:
+            problems.append("torn last line" + (" (repaired)" if report.repaired else " (run --repair)"))
+        if report.seq_gaps or report.seq_disorder:
+            problems.append(f"seq gaps {report.seq_gaps}, out of order {report.seq_disorder}")
+        status = "ok" if not problems else "; ".join(problems)
+        if problems and not (report.repaired and report.ok):
+            bad += 1
+        print(f"{room_id}: {report.records} records, {status}")
+    if not ids:
+        print(f"no room logs in {rooms_dir}")
+    return 1 if bad else 0
+
+
+def cmd_tui(args: argparse.Namespace, paths: Paths) -> int:
+    return _run_tui(paths, create=None)
+
+
+def cmd_new(args: argparse.Namespace, paths: Paths) -> int:
+    from amux_tui.engine.config import load_config, spec_from_command
+
+    config = load_config(paths.config_file)
+    if args.cmd is not None:
+        try:
+            spec = spec_from_command(args.cmd)
+        except ValueError as exc:
+            raise CliError(f"--cmd: {exc}") from None
+    else:
+        name = args.agent or config.default_agent
+        spec = config.get(name)
+        if spec is None:
+            known = ", ".join(s.name for s in config.available())
+            raise CliError(f"unknown agent {name!r} (known: {known})")
+    if not spec.found():
+        raise CliError(f"agent command not found: {spec.command!r}")
+    cwd = Path(args.cwd).expanduser() if args.cwd else Path.cwd()
+    if not cwd.is_dir():
+        raise CliError(f"--cwd: not a directory: {cwd}")
+    return _run_tui(paths, create={"spec": spec, "cwd": str(cwd.absolute()), "title": args.title})
+
+
+def _run_tui(paths: Paths, create: dict[str, Any] | None) -> int:
+    from amux_tui.engine.lock import StoreLockedError
+    from amux_tui.engine.registry import Engine
+
+    engine = Engine(paths)
+    try:
+        engine.open()
+    except StoreLockedError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot open {paths.rooms_dir}: {exc.strerror or exc}") from None
+    from amux_tui.ui.app import AmuxApp
+
+    app = AmuxApp(engine, create=create)
+    app.run()
+    return app.return_code or 0
+
+
+_COMMANDS = {
+    "tui": cmd_tui,
+    "new": cmd_new,
+    "ls": cmd_ls,
+    "show": cmd_show,
+    "export": cmd_export,
+    "agents": cmd_agents,
+    "check": cmd_check,
+}
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    raise SystemExit(main())
