@@ -119,6 +119,12 @@ class Engine:
     def _open_log(self, room: Room, load: LoadResult) -> ReplayLog:
         return ReplayLog.open(room.log_path, load)
 
+    async def activate(self, room: Room) -> Room:
+        """Make a room usable: hydrate it if needed and start its agent (lazy start)."""
+        await self.load(room)
+        room.ensure_started()
+        return room
+
     async def load_all(self, first: str | None = None) -> None:
         """Hydrate ``first`` (the focused room), then the others one at a time."""
         if first in self.rooms:
