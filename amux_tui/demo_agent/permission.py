@@ -26,12 +26,12 @@ def _text(text: str) -> dict[str, Any]:
     return {"type": "content", "content": {"type": "text", "text": text}}
 
 
-def _parse(args: list[str]) -> tuple[int, bool]:
-    """``(count, withdraw)`` from the scenario arguments."""
-    count, withdraw = 1, False
+def _parse(args: list[str]) -> tuple[int, str | None]:
+    """``(count, mode)`` from the scenario arguments; mode is withdraw, abandon or None."""
+    count, withdraw = 1, None
     for arg in args:
-        if arg.lower() == "withdraw":
-            withdraw = True
+        if arg.lower() in ("withdraw", "abandon"):
+            withdraw = arg.lower()
         elif arg.isdigit():
             count = max(1, min(int(arg), 9))
     return count, withdraw
@@ -70,6 +70,10 @@ async def run_permission(turn: Turn, args: list[str]) -> str:
         request_id, future = turn.agent.send_request("session/request_permission", params)
         asks.append((call_id, name, request_id, future))
 
+    if withdraw == "abandon":
+        # Ends the turn with the question still open: the client must sweep it itself.
+        await turn.say("I asked, but I am ending the turn without waiting for the answer.\n")
+        return "end_turn"
     if withdraw:
         await turn.sleep(max(turn.delay * 10, 0.05))
         for call_id, _name, request_id, _future in asks:

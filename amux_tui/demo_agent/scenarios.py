@@ -384,8 +384,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("plan", "A three-step plan that progresses while text streams", None, plan),
     Scenario(
         "permission",
-        "Ask permission before a tool runs (N requests at once, or withdraw one)",
-        "count, or withdraw",
+        "Ask permission before a tool runs (N requests at once, withdraw one, or abandon it)",
+        "count, withdraw or abandon",
         permission,
     ),
     Scenario("compact", "Compact the context window", "style: " + ", ".join(STYLES), compact),
