@@ -263,29 +263,41 @@ class Room:
         caps = self.agent_capabilities
         session_caps = caps.get("sessionCapabilities") if isinstance(caps.get("sessionCapabilities"), dict) else {}
         if old:
+            params = {"sessionId": old, "cwd": cwd, "mcpServers": []}
             if caps.get("loadSession") is True:
-                params = {"sessionId": old, "cwd": cwd, "mcpServers": []}
-                if await self._replaying_request(proc, F.SESSION_LOAD, params) is not None:
-                    self._resumed(old, "load")
+                loaded = lambda _result: self._resumed(old, "load")  # noqa: E731
+                if await self._replaying_request(proc, F.SESSION_LOAD, params, loaded) is not None:
                     return
             elif isinstance(session_caps.get("resume"), dict):
-                params = {"sessionId": old, "cwd": cwd, "mcpServers": []}
-                result = await self._replaying_request(proc, F.SESSION_RESUME, params)
-                if result is not None:
-                    sid = result.get("sessionId") if isinstance(result, dict) else None
-                    if sid is None or sid == old:
-                        self._resumed(old, "resume")
-                        return
-                    # The agent silently forked: its context is not ours any more.
-                    self._set_session(sid, F.END_RESUME_UNAVAILABLE)
-                    return
-        result = await proc.request(F.SESSION_NEW, {"cwd": cwd, "mcpServers": []}, timeout=SESSION_TIMEOUT)
-        sid = result.get("sessionId") if isinstance(result, dict) else None
-        if not isinstance(sid, str) or not sid:
-            raise HandshakeFailed("session/new returned no sessionId")
-        self._set_session(sid, F.END_RESUME_UNAVAILABLE if old else F.END_ACP_SESSION_ID_CHANGED)
 
-    async def _replaying_request(self, proc: AgentProcess, method: str, params: dict[str, Any]) -> Any:
+                def resumed(result: Any) -> None:
+                    sid = result.get("sessionId") if isinstance(result, dict) else None
+                    if not isinstance(sid, str) or sid == old:
+                        self._resumed(old, "resume")
+                    else:  # the agent silently forked: its context is not ours any more
+                        self._set_session(sid, F.END_RESUME_UNAVAILABLE)
+
+                if await self._replaying_request(proc, F.SESSION_RESUME, params, resumed) is not None:
+                    return
+        reason = F.END_RESUME_UNAVAILABLE if old else F.END_ACP_SESSION_ID_CHANGED
+
+        def opened(response: Frame) -> None:
+            # Synchronously, in stdout order: the agent's first updates for the new
+            # session (sent right after this response) must land in the new segment.
+            sid = response.result.get("sessionId") if isinstance(response.result, dict) else None
+            if isinstance(sid, str) and sid:
+                self._set_session(sid, reason)
+
+        fut = proc.send_request(F.SESSION_NEW, {"cwd": cwd, "mcpServers": []}, on_response=opened)
+        response = await asyncio.wait_for(fut, SESSION_TIMEOUT)
+        if response.error is not None:
+            raise RpcError.from_error(response.error)
+        if self.state.acp_session_id is None or self.state.active_segment is None:
+            raise HandshakeFailed("session/new returned no sessionId")
+
+    async def _replaying_request(
+        self, proc: AgentProcess, method: str, params: dict[str, Any], on_result: Callable[[Any], None] | None = None
+    ) -> Any:
         """Send load/resume with the replay window open; None when the agent refused it.
 
         Updates arriving before the response are history amux already has from its log,
@@ -294,8 +306,10 @@ class Room:
         self._replay_window = True
         self.replayed_updates = 0
 
-        def close_window(_frame: Frame) -> None:
+        def close_window(response: Frame) -> None:
             self._replay_window = False
+            if response.error is None and on_result is not None:
+                on_result(response.result if response.result is not None else {})
 
         fut = proc.send_request(method, params, on_response=close_window)
         try:

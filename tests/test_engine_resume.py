@@ -1,0 +1,179 @@
+"""Resume after a restart (SPEC §3.4): load, resume, new session — with the demo agent's knobs."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+from engine_helpers import Recorder, idle, log_lines, open_engine, started_room, wait_for
+
+from amux_tui.engine import frames as F
+
+
+async def _conversation(home, prompts=("remember the word banana",)):
+    engine = open_engine(home)
+    room, _ = await started_room(engine)
+    for text in prompts:
+        room.prompt(text)
+        await idle(room)
+    sid = room.state.acp_session_id
+    await engine.shutdown()
+    return room.id, sid
+
+
+async def _reopen(home, room_id):
+    engine = open_engine(home)
+    room = engine.rooms[room_id]
+    await engine.load(room)
+    rec = Recorder()
+    room.subscribe(rec)
+    before = len(log_lines(room))
+    await room.start()
+    assert room.status == "ready", room.failure
+    return engine, room, rec, before
+
+
+def _updates(room):
+    return [r for r in log_lines(room) if r["frame"].get("method") == F.SESSION_UPDATE]
+
+
+async def test_load_replays_without_duplicating(tmp_path):
+    home = tmp_path / "h"
+    room_id, sid = await _conversation(home)
+    engine, room, rec, before = await _reopen(home, room_id)
+    updates_before = len(_updates(room))
+    assert room.resume_via == "load"
+    assert room.replayed_updates > 0
+    assert room.state.acp_session_id == sid and len(room.state.segments) == 1
+    new = [r["frame"] for r in log_lines(room)[before:]]
+    assert [f["method"] for f in new].count(F.SESSION_RESUMED) == 1
+    # The agent's post-load housekeeping (commands, usage) is recorded; replayed history is not.
+    kinds = {f["params"]["update"]["sessionUpdate"] for f in new if f["method"] == F.SESSION_UPDATE}
+    assert kinds <= {"available_commands_update", "usage_update"}, kinds
+    assert updates_before == len(_updates(room))
+    assert any(b.kind == "divider" and b.text == "session resumed" for b in room.transcript.blocks)
+    room.prompt("/recall")
+    await idle(room)
+    reply = [b.text for b in room.transcript.blocks if b.kind == "message"][-1]
+    assert "banana" in reply
+    await engine.shutdown()
+
+
+async def test_resume_that_replays_anyway_is_not_duplicated(tmp_path, monkeypatch):
+    home = tmp_path / "h"
+    monkeypatch.setenv("AMUX_DEMO_NO_LOAD", "1")
+    monkeypatch.setenv("AMUX_DEMO_RESUME_REPLAYS", "1")
+    room_id, sid = await _conversation(home)
+    engine, room, rec, before = await _reopen(home, room_id)
+    assert room.resume_via == "resume"
+    assert room.replayed_updates > 0
+    assert room.state.acp_session_id == sid
+    prompts = [b for b in room.transcript.blocks if b.kind == "prompt"]
+    assert len(prompts) == 1  # no duplicated history
+    await engine.shutdown()
+
+
+async def test_neither_capability_starts_a_new_session_with_divider(tmp_path, monkeypatch):
+    home = tmp_path / "h"
+    monkeypatch.setenv("AMUX_DEMO_NO_LOAD", "1")
+    monkeypatch.setenv("AMUX_DEMO_NO_RESUME", "1")
+    room_id, sid = await _conversation(home)
+    engine, room, rec, _ = await _reopen(home, room_id)
+    assert room.resume_via is None
+    assert room.state.acp_session_id != sid
+    ended = [f["params"] for f in rec.frames if f["method"] == F.SEGMENT_ENDED]
+    assert ended and ended[0]["endReason"] == F.END_RESUME_UNAVAILABLE
+    assert [s.id for s in room.state.segments] == [1, 2]
+    assert any(
+        b.kind == "divider" and b.text.startswith("new session — earlier history is not in the agent's context")
+        for b in room.transcript.blocks
+    )
+    await engine.shutdown()
+
+
+async def test_failing_load_falls_back_to_a_new_session(tmp_path, monkeypatch):
+    home = tmp_path / "h"
+    room_id, sid = await _conversation(home)
+    monkeypatch.setenv("AMUX_DEMO_FAIL_LOAD", "1")
+    engine, room, rec, _ = await _reopen(home, room_id)
+    assert room.state.acp_session_id != sid
+    assert any("session/load failed" in line for line in room.agent_log)
+    assert [f["params"]["endReason"] for f in rec.frames if f["method"] == F.SEGMENT_ENDED] == [F.END_RESUME_UNAVAILABLE]
+    await engine.shutdown()
+
+
+async def test_resume_answering_another_session_is_a_new_session(tmp_path, monkeypatch):
+    home = tmp_path / "h"
+    monkeypatch.setenv("AMUX_DEMO_NO_LOAD", "1")
+    monkeypatch.setenv("AMUX_DEMO_RESUME_FORKS", "1")
+    room_id, sid = await _conversation(home)
+    engine, room, rec, _ = await _reopen(home, room_id)
+    assert room.state.acp_session_id != sid
+    assert room.resume_via is None
+    ended = [f["params"] for f in rec.frames if f["method"] == F.SEGMENT_ENDED]
+    assert ended and ended[0]["endReason"] == F.END_RESUME_UNAVAILABLE
+    await engine.shutdown()
+
+
+async def test_agent_killed_from_outside_then_restart_resumes_same_session(tmp_path):
+    engine = open_engine(tmp_path / "h")
+    room, rec = await started_room(engine)
+    room.prompt("remember the word kiwi")
+    await idle(room)
+    sid = room.state.acp_session_id
+    os.kill(room.proc.pid, signal.SIGKILL)
+    await wait_for(lambda: room.status == "exited", what="exited")
+    assert room.exit_code == -signal.SIGKILL
+    await room.restart()
+    assert room.status == "ready" and room.state.acp_session_id == sid
+    assert len(room.state.segments) == 1
+    room.prompt("/recall")
+    await idle(room)
+    assert "kiwi" in [b.text for b in room.transcript.blocks if b.kind == "message"][-1]
+    await engine.shutdown()
+
+
+async def test_protocol_version_mismatch_fails_clearly(tmp_path, monkeypatch):
+    monkeypatch.setenv("AMUX_DEMO_PROTOCOL_VERSION", "2")
+    engine = open_engine(tmp_path / "h")
+    room = engine.create_room(engine.config.get("demo"))
+    await room.start()
+    assert room.status == "failed" and "protocol version 2" in room.failure
+    await engine.shutdown()
+
+
+async def test_auth_required_is_shown_with_methods(tmp_path, monkeypatch):
+    monkeypatch.setenv("AMUX_DEMO_AUTH_REQUIRED", "1")
+    engine = open_engine(tmp_path / "h")
+    room = engine.create_room(engine.config.get("demo"))
+    await room.start()
+    assert room.status == "failed"
+    assert "authentication required" in room.failure and "Demo login" in room.failure
+    await engine.shutdown()
+
+
+async def test_missing_command_fails_without_traceback(tmp_path):
+    from amux_tui.engine.config import spec_from_command
+
+    engine = open_engine(tmp_path / "h")
+    room = engine.create_room(spec_from_command("no-such-agent-binary --acp"))
+    await room.start()
+    assert room.status == "failed" and "no-such-agent-binary" in room.failure
+    await engine.shutdown()
+
+
+@pytest.mark.parametrize("eager", [False])
+async def test_lazy_start_only_the_activated_room_runs(tmp_path, eager):
+    home = tmp_path / "h"
+    engine = open_engine(home)
+    a, _ = await started_room(engine, title="a")
+    b, _ = await started_room(engine, title="b")
+    await engine.shutdown()
+    engine = open_engine(home)
+    ra, rb = engine.rooms[a.id], engine.rooms[b.id]
+    await engine.activate(ra)
+    await wait_for(lambda: ra.status == "ready", what="a ready")
+    await engine.load(rb)
+    assert rb.status == "not started" and rb.proc is None
+    await engine.shutdown()
