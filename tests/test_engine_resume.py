@@ -177,3 +177,33 @@ async def test_lazy_start_only_the_activated_room_runs(tmp_path, eager):
     await engine.load(rb)
     assert rb.status == "not started" and rb.proc is None
     await engine.shutdown()
+
+
+async def test_eager_starts_everything_two_at_a_time(tmp_path):
+    home = tmp_path / "h"
+    engine = open_engine(home)
+    ids = []
+    for i in range(4):
+        room, _ = await started_room(engine, title=f"r{i}")
+        ids.append(room.id)
+    await engine.shutdown()
+    engine = open_engine(home)
+    running = []
+    peak = 0
+    for room in engine.rooms.values():
+        original = room.start
+
+        async def counted(original=original):
+            nonlocal peak
+            running.append(1)
+            peak = max(peak, len(running))
+            try:
+                await original()
+            finally:
+                running.pop()
+
+        room.start = counted
+    await engine.start_eager(ids[2])
+    assert all(r.status == "ready" for r in engine.rooms.values())
+    assert peak == 2
+    await engine.shutdown()

@@ -125,6 +125,20 @@ class Engine:
         room.ensure_started()
         return room
 
+    async def start_eager(self, first: str | None = None, *, parallel: int = 2) -> None:
+        """``resume = "eager"``: start every room, at most ``parallel`` handshakes at a time."""
+        gate = asyncio.Semaphore(parallel)
+        order = sorted(self.rooms.values(), key=lambda r: r.id != first)
+
+        async def one(room: Room) -> None:
+            async with gate:
+                await self.load(room)
+                task = room.ensure_started()
+                if task is not None:
+                    await asyncio.shield(task)
+
+        await asyncio.gather(*(one(room) for room in order), return_exceptions=True)
+
     async def load_all(self, first: str | None = None) -> None:
         """Hydrate ``first`` (the focused room), then the others one at a time."""
         if first in self.rooms:
