@@ -117,6 +117,22 @@ class Transcript(RoomAttributes):
         if not isinstance(frame, dict):
             return []
         method = frame.get("method")
+        if method == F.SESSION_UPDATE:
+            # Fast path for the overwhelmingly common frame (streamed text appended to the
+            # last block): it runs per chunk live and per record when rehydrating.
+            params = frame.get("params")
+            update = params.get("update") if type(params) is dict else None
+            if type(update) is dict and update.get("sessionUpdate") == F.AGENT_MESSAGE_CHUNK:
+                content = update.get("content")
+                if type(content) is dict and content.get("type") == "text":
+                    text = content.get("text")
+                    last = self.blocks[-1] if self.blocks else None
+                    if (type(text) is str and text and type(last) is AgentText
+                            and last.message_id == update.get("messageId")
+                            and last.turn_id == self._turn_id):  # fmt: skip
+                        last.append(text)
+                        last.version += 1
+                        return [last]
         if type(method) is not str:  # unhashable garbage must not reach the dict lookup
             return []
         handler = self._methods.get(method)
