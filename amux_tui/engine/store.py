@@ -1,0 +1,550 @@
+"""The replay store: per-room JSONL logs, metadata files, lock, archive and check.
+
+Layout under the rooms directory (SPEC §5.1): ``<roomId>.jsonl`` (the replay log,
+acp-mux's exact format), ``<roomId>.json`` and ``layout.json`` (atomic JSON),
+``.lock`` (single-writer lock), ``archive/`` (rooms put away, never deleted).
+
+Reading lives in :mod:`amux_tui.engine.loader`, the lock in :mod:`amux_tui.engine.lock`;
+both are re-exported here so callers need one import.
+
+Durability (SPEC §5.2) is :class:`ReplayLog`'s job: appends are buffered in memory and
+reach the OS within ``flush_interval`` (50 ms) through an asyncio timer, at once when the
+buffer passes ``flush_threshold``, and on :meth:`ReplayLog.flush`; :meth:`ReplayLog.sync`
+adds an ``fsync`` (turn settlement, clean quit). Write failures never escape ``append``:
+the bytes stay buffered, in order, and are retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import errno
+import logging
+import os
+import re
+import secrets
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Container
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import msgspec
+
+from amux_tui.engine.loader import (
+    FORMAT_VERSION,
+    CheckReport,
+    LoadResult,
+    Record,
+    check_log,
+    load_log,
+)
+from amux_tui.engine.lock import RoomsLock, StoreLockedError
+from amux_tui.engine.timeutil import format_rfc3339
+from amux_tui.paths import ensure_private_dir
+
+__all__ = [
+    "ARCHIVE_DIR_NAME",
+    "CheckReport",
+    "LoadResult",
+    "Record",
+    "ReplayLog",
+    "RoomsLock",
+    "StoreLockedError",
+    "archive_room",
+    "check_log",
+    "list_room_logs",
+    "load_log",
+    "new_room_id",
+    "room_id_ok",
+    "write_json_atomic",
+]
+
+log = logging.getLogger(__name__)
+
+ARCHIVE_DIR_NAME = "archive"
+LOG_SUFFIX = ".jsonl"
+META_SUFFIX = ".json"
+FLUSH_INTERVAL = 0.05  # SPEC §5.2: a recorded frame reaches the OS within 50 ms
+FLUSH_THRESHOLD = 1 << 20  # flush synchronously past 1 MiB, so no event loop is needed
+RETRY_INTERVAL = 1.0  # back-off after a failed write (disk full stays full for a while)
+
+# Indirection so tests can inject write faults (ENOSPC, partial writes) without
+# patching os.write for the whole process.
+_os_write = os.write
+
+_encode_into = msgspec.json.Encoder().encode_into
+_time_ns = time.time_ns
+# Returns None instead of raising when no loop runs: append checks it on every frame.
+_get_running_loop = asyncio._get_running_loop
+_validate_json = msgspec.json.Decoder(msgspec.Raw).decode
+_ROOM_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def room_id_ok(room_id: str) -> bool:
+    """Whether ``room_id`` is a safe file stem (``^[A-Za-z0-9_-]{1,128}$``)."""
+    return isinstance(room_id, str) and _ROOM_ID.fullmatch(room_id) is not None
+
+
+def new_room_id(existing: Container[str] = ()) -> str:
+    """A fresh random room id such as ``r-k3q9z0d2ab`` (never derived from user input)."""
+    while True:
+        room_id = "r-" + base64.b32encode(secrets.token_bytes(10)).decode()[:10].lower()
+        if room_id not in existing:
+            return room_id
+
+
+def _raw_frame(frame: bytes | bytearray | memoryview) -> bytes:
+    """Check an agent's raw line and make it embeddable in one log line.
+
+    The bytes go into the log verbatim (no re-encoding, SPEC §4.1 "as received"). They
+    must be one complete JSON value in UTF-8, otherwise the line would be unloadable and
+    the frame lost on the next start. Surrounding whitespace (a ``\\r`` of CRLF framing)
+    is dropped; a literal newline can only be JSON whitespace between tokens, so it is
+    replaced by a space to keep the record on one line.
+    """
+    raw = bytes(frame).strip()
+    _validate_json(raw)  # raises msgspec.DecodeError
+    raw.decode("utf-8")  # msgspec skips over a Raw value without checking its UTF-8
+    if b"\n" in raw:
+        raw = raw.replace(b"\n", b" ")
+    return raw
+
+
+class ReplayLog:
+    """Append side of one room's log ``<rooms_dir>/<room_id>.jsonl``.
+
+    Thread-safety: ``append`` is meant for the room's event-loop thread; ``flush``,
+    ``sync`` and ``close`` may run in a worker thread (``asyncio.to_thread``) at the
+    same time. ``on_error``/``on_recover`` are called on whichever thread hit the
+    failure/recovery, so a UI must hop back to its loop (``call_soon_threadsafe``).
+
+    Args:
+        path: the log file (created 0600 if missing; its directory must be writable).
+        next_seq: seq of the next record (``max_seq + 1`` of what is on disk).
+        flush_interval: longest time a buffered frame waits for the OS (needs a running
+            asyncio loop at ``append`` time; without one, call :meth:`flush`).
+        on_error: called once per new write failure (not once per retry).
+        on_recover: called when writing works again after a failure.
+        flush_threshold: buffered bytes that trigger an immediate write.
+        retry_interval: back-off before automatic retries after a failure.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        next_seq: int,
+        flush_interval: float = FLUSH_INTERVAL,
+        on_error: Callable[[Exception], None] | None = None,
+        on_recover: Callable[[], None] | None = None,
+        flush_threshold: int = FLUSH_THRESHOLD,
+        retry_interval: float = RETRY_INTERVAL,
+    ) -> None:
+        self.path = Path(path)
+        self.next_seq = next_seq
+        self.write_error: Exception | None = None
+        self.flush_interval = flush_interval
+        self.flush_threshold = flush_threshold
+        self.retry_interval = retry_interval
+        self._on_error = on_error
+        self.on_recover = on_recover
+        self._buf = bytearray()
+        self._inflight = 0  # bytes taken out of _buf by a write in progress
+        self._fd = -1
+        self._truncate_to: int | None = None  # torn tail still to cut off
+        self._closed = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._retry_at = 0.0  # monotonic time before which automatic flushes wait
+        self._ts_sec = -1  # recorded_at prefix cache (the date part changes once a second)
+        self._ts_prefix = ""
+        # _buf_lock guards the buffer (held briefly); _write_lock serialises writers so
+        # bytes reach the file in order; _sync_lock keeps close() from closing the fd
+        # under an fsync running in another thread.
+        self._buf_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        try:
+            self._ensure_open()
+        except OSError as exc:
+            self._failed(exc)
+
+    @classmethod
+    def open(cls, path: Path, load: LoadResult, **kw: Any) -> ReplayLog:
+        """Continue the log that ``load`` was read from.
+
+        A torn tail is cut back to ``load.valid_size`` before anything is appended (now,
+        or before the first write if the file cannot be changed yet); a complete last
+        line missing its newline gets one. ``next_seq`` continues from ``load.max_seq``.
+        """
+        self = cls(path, next_seq=load.max_seq + 1, **kw)
+        if load.torn_tail:
+            self._truncate_to = load.valid_size
+        if load.missing_newline:
+            self._buf += b"\n"
+        if load.torn_tail:
+            with self._write_lock:
+                try:
+                    self._fix_tail()
+                except OSError as exc:
+                    self._failed(exc)
+        return self
+
+    @property
+    def on_error(self) -> Callable[[Exception], None] | None:
+        """Failure callback. Assigning one while a failure is unresolved (say the file
+        could not be opened in ``__init__``) reports that failure to it at once, so a
+        callback attached after construction misses nothing."""
+        return self._on_error
+
+    @on_error.setter
+    def on_error(self, callback: Callable[[Exception], None] | None) -> None:
+        self._on_error = callback
+        if callback is not None and self.write_error is not None:
+            self._notify_error(self.write_error)
+
+    # ---------------------------------------------------------------- appending
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes recorded but not yet handed to the OS."""
+        return len(self._buf) + self._inflight
+
+    def append(
+        self,
+        frame: dict[str, Any] | bytes,
+        segment_id: int,
+        *,
+        recorded_at: str | None = None,
+    ) -> Record[Any]:
+        """Record one frame and return its :class:`Record` (``frame`` as given).
+
+        ``frame`` is a JSON-compatible object, or an agent's line as received (bytes),
+        which is embedded byte for byte. Raises ``ValueError``/``TypeError`` only for a
+        frame that cannot be a JSON value (nothing is recorded, no seq is used); I/O
+        problems never raise (see :attr:`write_error`).
+        """
+        if self._closed:
+            raise ValueError(f"append to closed replay log {self.path}")
+        if type(segment_id) is not int or segment_id < 0:
+            raise ValueError(f"segment_id must be an int >= 0, not {segment_id!r}")
+        if type(frame) is dict:
+            encodable: Any = frame
+        elif isinstance(frame, bytes | bytearray | memoryview):
+            try:
+                encodable = msgspec.Raw(_raw_frame(frame))
+            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+                raise ValueError(f"raw frame is not one UTF-8 JSON value: {exc}") from None
+        else:
+            encodable = frame
+        if recorded_at is None:
+            # now_rfc3339() inlined: this runs for every frame (SPEC §7: 200k frames/s).
+            ns = _time_ns()
+            sec = ns // 1_000_000_000
+            if sec != self._ts_sec:
+                self._ts_sec = sec
+                self._ts_prefix = format_rfc3339(ns)[:-11]
+            recorded_at = f"{self._ts_prefix}.{ns - sec * 1_000_000_000:09d}Z"
+        with self._buf_lock:
+            buf = self._buf
+            seq = self.next_seq
+            rec: Record[Any] = Record(FORMAT_VERSION, seq, segment_id, recorded_at, encodable)
+            start = len(buf)
+            try:
+                _encode_into(rec, buf, -1)
+            except BaseException:
+                del buf[start:]  # never leave half a line behind
+                raise
+            buf.append(10)  # b"\n"
+            self.next_seq = seq + 1
+            size = len(buf)
+        rec.frame = frame
+        if size >= self.flush_threshold:
+            self._auto_flush()
+        if self._timer is None and self._buf and _get_running_loop() is not None:
+            self._schedule(self.flush_interval)
+        return rec
+
+    # ---------------------------------------------------------------- writing
+
+    def flush(self) -> None:
+        """Hand every buffered line to the OS now (``os.write``, no fsync)."""
+        with self._write_lock:
+            self._write_out()
+
+    def sync(self) -> None:
+        """:meth:`flush`, then ``fsync``: the lines survive a power loss.
+
+        Blocks on the disk; from async code use ``await asyncio.to_thread(log.sync)``
+        or :meth:`sync_async`.
+        """
+        with self._sync_lock:
+            with self._write_lock:
+                ok = self._write_out()
+                fd = self._fd
+            if fd < 0:
+                return
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                self._failed(exc)
+            else:
+                if ok:
+                    self._recovered()
+
+    async def sync_async(self) -> None:
+        """:meth:`sync` in a worker thread, keeping the event loop free."""
+        await asyncio.to_thread(self.sync)
+
+    async def close_async(self) -> None:
+        """:meth:`close` in a worker thread, keeping the event loop free."""
+        await asyncio.to_thread(self.close)
+
+    def close(self) -> None:
+        """Sync and close (idempotent). Unwritable bytes are reported, not kept."""
+        if self._closed:
+            return
+        self.sync()
+        with self._sync_lock, self._write_lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer = None  # its callback sees _closed and does nothing
+            if self.pending_bytes:
+                log.error(
+                    "replay log %s closed with %d bytes that could not be written: %s",
+                    self.path,
+                    self.pending_bytes,
+                    self.write_error,
+                )
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._closed
+
+    def __enter__(self) -> ReplayLog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- internals
+
+    def _ensure_open(self) -> None:
+        if self._fd >= 0:
+            return
+        ensure_private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, 0o600)  # an older file may have looser rights; transcripts hold secrets
+        self._fd = fd
+
+    def _fix_tail(self) -> None:
+        """Cut a torn last line off (caller holds ``_write_lock``)."""
+        if self._truncate_to is None:
+            return
+        self._ensure_open()
+        # Only ever shrink: ftruncate past the end would pad the log with NULs.
+        if os.fstat(self._fd).st_size > self._truncate_to:
+            os.ftruncate(self._fd, self._truncate_to)
+        self._truncate_to = None
+
+    def _write_out(self) -> bool:
+        """Write the buffer (caller holds ``_write_lock``); True if nothing is left.
+
+        The buffer is swapped out so appends can continue while the OS write runs; on
+        failure the unwritten remainder goes back in front of anything appended since,
+        so nothing is lost, duplicated or reordered, even after a partial write.
+        """
+        if self._closed:
+            return not self._buf
+        try:
+            self._ensure_open()  # a failed open (e.g. EACCES) is retried here
+            self._fix_tail()
+        except OSError as exc:
+            self._failed(exc)
+            return False
+        with self._buf_lock:
+            data, self._buf = self._buf, bytearray()
+            self._inflight = len(data)
+        if not data:
+            return True
+        pos = 0
+        view = memoryview(data)
+        try:
+            while pos < len(data):
+                n = _os_write(self._fd, view[pos:])
+                if n <= 0:
+                    raise OSError(errno.EIO, "write() made no progress")
+                pos += n
+                self._inflight = len(data) - pos
+        except OSError as exc:
+            view.release()
+            with self._buf_lock:
+                self._buf[0:0] = data[pos:]
+                self._inflight = 0
+            self._failed(exc)
+            return False
+        view.release()
+        self._inflight = 0
+        self._recovered()
+        return True
+
+    def _auto_flush(self) -> None:
+        """Flush unless backing off after a failure or another thread is writing.
+
+        Called on the event loop (timer, size threshold): never wait for a lock that a
+        worker thread may hold across a slow write.
+        """
+        if time.monotonic() < self._retry_at:
+            return
+        if not self._write_lock.acquire(blocking=False):
+            return
+        try:
+            self._write_out()
+        finally:
+            self._write_lock.release()
+
+    def _schedule(self, delay: float) -> None:
+        if self._closed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop: the size threshold and explicit flush() cover it
+        self._timer = loop.call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._closed:
+            return
+        self._auto_flush()
+        if self._buf:  # failed, backing off, or a worker held the write lock
+            wait = self._retry_at - time.monotonic()
+            self._schedule(max(wait, self.flush_interval / 5))
+
+    def _failed(self, exc: Exception) -> None:
+        self._retry_at = time.monotonic() + self.retry_interval
+        first = self.write_error is None
+        self.write_error = exc
+        if not first:
+            return
+        log.warning("replay log %s: write failed, frames kept in memory: %s", self.path, exc)
+        self._notify_error(exc)
+
+    def _notify_error(self, exc: Exception) -> None:
+        if self._on_error is not None:
+            try:
+                self._on_error(exc)
+            except Exception:  # noqa: BLE001 - a broken callback must not stop recording
+                log.exception("replay log on_error callback failed")
+
+    def _recovered(self) -> None:
+        if self.write_error is None:
+            return
+        self.write_error = None
+        self._retry_at = 0.0
+        log.warning("replay log %s: writing works again", self.path)
+        if self.on_recover is not None:
+            try:
+                self.on_recover()
+            except Exception:  # noqa: BLE001
+                log.exception("replay log on_recover callback failed")
+
+
+# -------------------------------------------------------------------- other files
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (temp file, fsync, rename), 0600.
+
+    Readers see the old or the new file, never half of one. Raises on failure (the
+    old file is then untouched and the temp file removed).
+    """
+    path = Path(path)
+    payload = msgspec.json.format(msgspec.json.encode(data), indent=2) + b"\n"
+    ensure_private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:  # mkstemp creates it 0600
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable; best effort (not every filesystem allows it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def list_room_logs(rooms_dir: Path) -> list[str]:
+    """Sorted ids of the rooms that have a ``<id>.jsonl`` log (archive excluded)."""
+    try:
+        entries = list(os.scandir(rooms_dir))
+    except FileNotFoundError:
+        return []
+    ids = []
+    for entry in entries:
+        name = entry.name
+        if name.endswith(LOG_SUFFIX) and entry.is_file():
+            room_id = name[: -len(LOG_SUFFIX)]
+            if room_id_ok(room_id):
+                ids.append(room_id)
+    return sorted(ids)
+
+
+def archive_room(rooms_dir: Path, room_id: str) -> Path:
+    """Move a room's log and metadata to ``archive/<id>-<UTC time>/``; never deletes.
+
+    Returns the archive directory. Raises ``ValueError`` for an invalid id and
+    ``FileNotFoundError`` if the room has neither file.
+    """
+    if not room_id_ok(room_id):
+        raise ValueError(f"invalid room id {room_id!r}")
+    rooms_dir = Path(rooms_dir)
+    files = [rooms_dir / (room_id + s) for s in (LOG_SUFFIX, META_SUFFIX)]
+    present = [p for p in files if p.exists()]
+    if not present:
+        raise FileNotFoundError(f"room {room_id} has no files in {rooms_dir}")
+    archive = rooms_dir / ARCHIVE_DIR_NAME
+    ensure_private_dir(archive)
+    stamp = format_rfc3339(time.time_ns())[:19].replace("-", "").replace(":", "") + "Z"
+    dest = archive / f"{room_id}-{stamp}"
+    n = 1
+    while True:
+        try:
+            dest.mkdir(mode=0o700)
+            break
+        except FileExistsError:
+            n += 1
+            dest = archive / f"{room_id}-{stamp}-{n}"
+    for p in present:
+        os.rename(p, dest / p.name)  # same filesystem: atomic, and the data never moves
+    _fsync_dir(rooms_dir)
+    return dest

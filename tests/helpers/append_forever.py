@@ -1,0 +1,47 @@
+"""Child process for tests/test_store_durability.py: append to a replay log until killed.
+
+Usage: ``python append_forever.py LOG_PATH``
+
+Runs an asyncio loop that appends realistic frames through ``ReplayLog`` with no
+explicit flush, and a flush threshold far too large to ever trigger, so the only thing
+that gets frames to the OS is the 50 ms timer (SPEC §5.2). After each append it writes
+the seq it just appended to stdout (unbuffered), so the parent knows what was recorded
+when. It yields to the loop after every append, as a room's gate does between agent
+lines, and pauses briefly now and then to keep the rate realistic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from amux_tui.engine.store import ReplayLog, load_log  # noqa: E402
+
+
+async def main(path: Path) -> None:
+    log = ReplayLog.open(path, load_log(path), flush_threshold=1 << 30)
+    i = 0
+    while True:
+        i += 1
+        frame = {
+            "jsonrpc": "2.0",
+            "method": "session/update",
+            "params": {
+                "sessionId": "s-1",
+                "update": {
+                    "sessionUpdate": "agent_message_chunk",
+                    "content": {"type": "text", "text": f"chunk {i} " + "x" * (i % 40)},
+                },
+            },
+        }
+        rec = log.append(frame, 1)
+        os.write(1, b"%d\n" % rec.seq)
+        await asyncio.sleep(0.001 if i % 20 == 0 else 0)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1])))

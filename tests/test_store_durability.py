@@ -1,0 +1,324 @@
+"""Replay store durability: kill -9, write failures (injected and real), failed opens."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from amux_tui.engine import store
+from amux_tui.engine.store import LoadResult, ReplayLog, load_log
+
+REPO = Path(__file__).resolve().parent.parent
+HELPER = REPO / "tests" / "helpers" / "append_forever.py"
+
+
+def frame(i: int) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "method": "session/update", "params": {"i": i, "pad": "p" * (i % 50)}}
+
+
+def assert_complete_log(path: Path, n: int) -> None:
+    """Every frame 1..n is in the file exactly once, in order, and nothing else."""
+    res = load_log(path, decode_frames=True)
+    assert res.bad_lines == 0 and not res.torn_tail and not res.missing_newline
+    assert [r.seq for r in res.records] == list(range(1, n + 1))
+    assert [r.frame["params"]["i"] for r in res.records] == list(range(1, n + 1))
+
+
+# ------------------------------------------------------------------ kill -9
+
+# A frame appended at time t must reach the OS by t + 50 ms (the timer). The child is a
+# normal process on a possibly busy 2-core box (pytest, other tests, the OS), so its
+# event loop can run the timer late; SCHEDULING_MARGIN absorbs that noise and nothing
+# else. It does not hide a missing timer: the child's flush threshold is 1 GiB, so
+# without the timer *nothing* would reach the file and the check below would fail.
+FLUSH_INTERVAL = 0.05
+SCHEDULING_MARGIN = 0.2
+
+
+@pytest.mark.parametrize("run_for", [0.6, 1.2])
+def test_kill_9_loses_at_most_the_last_50_ms(tmp_path: Path, run_for: float) -> None:
+    path = tmp_path / "rooms" / "r-kill.jsonl"
+    child = subprocess.Popen(
+        [sys.executable, str(HELPER), str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
+    reports: list[tuple[float, int]] = []  # (when we read it, seq the child had appended)
+
+    def reader() -> None:
+        assert child.stdout is not None
+        for line in child.stdout:
+            reports.append((time.monotonic(), int(line)))
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not reports and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert reports, child.stderr.read() if child.poll() is not None else "child never started"
+    time.sleep(run_for)
+    killed_at = time.monotonic()
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    thread.join(timeout=30)
+
+    # We read a report no earlier than the child wrote it, which is after the append,
+    # so "read before cutoff" implies "appended before cutoff": the check is conservative.
+    cutoff = killed_at - FLUSH_INTERVAL - SCHEDULING_MARGIN
+    must_have = max(seq for t, seq in reports if t <= cutoff)
+    assert must_have > 100  # the child really ran for a while
+
+    res = load_log(path)
+    assert res.bad_lines == 0  # at most a torn tail, never a corrupt record
+    seqs = [r.seq for r in res.records]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert res.max_seq >= must_have, (res.max_seq, must_have, reports[-1])
+    # The log reopens cleanly and continues.
+    with ReplayLog.open(path, res) as log:
+        assert log.append(frame(0), 1).seq == res.max_seq + 1
+    after = load_log(path)
+    assert after.bad_lines == 0 and not after.torn_tail and after.max_seq == res.max_seq + 1
+
+
+# ------------------------------------------------------------------ injected faults
+
+
+class FlakyDisk:
+    """Stands in for os.write: writes ``budget`` more bytes (partially if needed), then ENOSPC."""
+
+    def __init__(self) -> None:
+        self.budget: int | None = None  # None = healthy
+        self.calls = 0
+
+    def __call__(self, fd: int, data: Any) -> int:
+        self.calls += 1
+        if self.budget is None:
+            return os.write(fd, data)
+        if self.budget <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        n = os.write(fd, bytes(data[: self.budget]))
+        self.budget -= n
+        return n
+
+
+def test_write_failure_keeps_frames_in_memory_and_retries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk = FlakyDisk()
+    monkeypatch.setattr(store, "_os_write", disk)
+    errors: list[Exception] = []
+    recoveries: list[bool] = []
+    path = tmp_path / "r.jsonl"
+    log = ReplayLog.open(
+        path, load_log(path), on_error=errors.append, on_recover=lambda: recoveries.append(True)
+    )
+    for i in range(1, 11):
+        log.append(frame(i), 1)
+    log.flush()
+    assert_complete_log(path, 10)
+
+    disk.budget = 150  # the disk fills up in the middle of a line
+    for i in range(11, 41):
+        rec = log.append(frame(i), 1)  # never raises
+        assert rec.seq == i
+    log.flush()
+    assert isinstance(log.write_error, OSError) and log.write_error.errno == errno.ENOSPC
+    assert len(errors) == 1 and errors[0] is log.write_error
+    pending = log.pending_bytes
+    assert pending > 0
+    log.flush()  # still full: no duplicate on_error, nothing written, nothing lost
+    log.sync()
+    assert len(errors) == 1 and log.pending_bytes == pending
+    for i in range(41, 51):
+        log.append(frame(i), 1)
+    on_disk = path.read_bytes()
+    assert not on_disk.endswith(b"\n")  # a half line really was written
+
+    disk.budget = None  # space freed
+    log.flush()
+    assert log.write_error is None and recoveries == [True]
+    assert log.pending_bytes == 0
+    log.close()
+    assert path.read_bytes().startswith(on_disk)
+    assert_complete_log(path, 50)
+
+
+async def test_timer_retries_after_a_write_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk = FlakyDisk()
+    disk.budget = 0
+    monkeypatch.setattr(store, "_os_write", disk)
+    errors: list[Exception] = []
+    path = tmp_path / "r.jsonl"
+    log = ReplayLog.open(path, load_log(path), on_error=errors.append, retry_interval=0.1)
+    for i in range(1, 6):
+        log.append(frame(i), 1)
+    await asyncio.sleep(0.3)
+    assert len(errors) == 1 and log.write_error is not None and log.pending_bytes > 0
+    calls = disk.calls
+    assert 2 <= calls <= 5  # retried, but backing off rather than spinning
+    disk.budget = None
+    await asyncio.sleep(0.4)  # no explicit flush: the timer's retry writes everything
+    assert log.write_error is None and log.pending_bytes == 0
+    assert_complete_log(path, 5)
+    log.close()
+
+
+def test_failed_open_is_retried(tmp_path: Path) -> None:
+    # As root, permission bits do not stop writes, so use a fault root cannot bypass:
+    # the log's directory is a regular file (ENOTDIR), until it is fixed.
+    blocker = tmp_path / "rooms"
+    blocker.write_text("not a directory")
+    path = blocker / "r.jsonl"
+    errors: list[Exception] = []
+    log = ReplayLog.open(path, LoadResult())
+    assert log.write_error is not None
+    log.on_error = errors.append  # attached after the failure: still told about it
+    assert len(errors) == 1 and errors[0] is log.write_error
+    for i in range(1, 4):
+        assert log.append(frame(i), 0).seq == i
+    log.flush()
+    assert log.pending_bytes > 0 and len(errors) == 1
+    blocker.unlink()
+    blocker.mkdir()
+    log.flush()
+    assert log.write_error is None and log.pending_bytes == 0
+    log.close()
+    assert_complete_log(path, 3)
+
+
+def test_torn_tail_truncation_waits_for_a_writable_file(tmp_path: Path) -> None:
+    """If the torn tail cannot be cut at open, it is cut before the first write."""
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(
+        json.dumps(
+            {"v": 1, "seq": 1, "segment_id": 0, "recorded_at": "t", "frame": frame(1)},
+            separators=(",", ":"),
+        ).encode()
+        + b'\n{"v":1,"se'
+    )
+    res = load_log(path)
+    assert res.torn_tail
+    moved = tmp_path / "elsewhere.jsonl"
+    os.rename(path, moved)
+    path.mkdir()  # the log path is now a directory: open fails with EISDIR
+    log = ReplayLog.open(path, res)
+    assert log.write_error is not None
+    log.append(frame(2), 0)
+    log.flush()
+    assert log.pending_bytes > 0
+    path.rmdir()
+    os.rename(moved, path)
+    log.close()
+    assert_complete_log(path, 2)
+
+
+# ------------------------------------------------------------------ real faults
+
+_EFBIG_CHILD = textwrap.dedent(
+    """
+    import json, resource, signal, sys
+    from pathlib import Path
+    from amux_tui.engine.store import ReplayLog, load_log
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of dying
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    path = Path(sys.argv[1])
+    errors = []
+    log = ReplayLog.open(path, load_log(path), on_error=lambda e: errors.append(e.errno))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (3000, hard))  # a tiny "disk"
+    frame = lambda i: {"jsonrpc": "2.0", "method": "session/update", "params": {"i": i, "pad": "p" * (i % 50)}}
+    for i in range(1, 61):
+        log.append(frame(i), 1)
+        if i % 7 == 0:
+            log.flush()
+    full = {"size": path.stat().st_size, "pending": log.pending_bytes,
+            "error": getattr(log.write_error, "errno", None)}
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # space is back
+    log.close()
+    print(json.dumps({"full": full, "errors": errors, "after": log.write_error is None}))
+    """
+)
+
+
+def test_real_write_failure_from_the_kernel(tmp_path: Path) -> None:
+    """A real short write then EFBIG from the kernel (RLIMIT_FSIZE), in a child process."""
+    path = tmp_path / "r.jsonl"
+    out = subprocess.run(
+        [sys.executable, "-c", _EFBIG_CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["full"]["size"] == 3000  # the kernel cut a write short at the limit
+    assert got["full"]["pending"] > 0 and got["full"]["error"] == errno.EFBIG
+    assert got["errors"] == [errno.EFBIG] and got["after"] is True
+    assert_complete_log(path, 60)
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path: Path) -> Any:
+    if sys.platform != "linux" or os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root and mount to create a tiny tmpfs")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount tmpfs: {done.stderr.decode(errors='replace').strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_real_disk_full_on_tmpfs(tiny_tmpfs: Path) -> None:
+    rooms = tiny_tmpfs / "rooms"
+    path = rooms / "r.jsonl"
+    errors: list[Exception] = []
+    log = ReplayLog.open(path, load_log(path), on_error=errors.append)
+    filler = tiny_tmpfs / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:  # take all the space that is left
+        while True:
+            os.write(fd, b"\0" * 1024)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    n = 0
+    while log.write_error is None and n < 5000:
+        n += 1
+        log.append(frame(n), 1)
+        log.flush()
+    assert isinstance(log.write_error, OSError) and log.write_error.errno == errno.ENOSPC
+    assert len(errors) == 1
+    for _ in range(20):
+        n += 1
+        log.append(frame(n), 1)  # the room keeps recording in memory
+    log.flush()
+    assert log.pending_bytes > 0 and len(errors) == 1
+    filler.unlink()
+    log.flush()
+    assert log.write_error is None and log.pending_bytes == 0
+    log.close()
+    assert_complete_log(path, n)
