@@ -1,0 +1,373 @@
+"""The Textual app shell: room list, room panes (single or tiled), keys, attention.
+
+The UI is one subscriber of every room (:class:`~amux_tui.ui.hub.RoomHub`): it never
+mutates engine state itself, it calls room methods (``prompt``, ``steer``, ``cancel`` …)
+and redraws from what the rooms report, coalesced to at most one update per room every
+40 ms. Room actions live in :class:`~amux_tui.ui.actions.RoomActions`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal
+from textual.widgets import Static
+
+from amux_tui.engine.registry import Engine
+from amux_tui.engine.room import NOT_STARTED, Room
+from amux_tui.ui import keys
+from amux_tui.ui.actions import RoomActions
+from amux_tui.ui.commands import RoomCommands
+from amux_tui.ui.hub import RoomHub
+from amux_tui.ui.notify import Notifier, TerminalNotifier
+from amux_tui.ui.widgets.key_bar import KeyBar
+from amux_tui.ui.widgets.permission_panel import PermissionPanel
+from amux_tui.ui.widgets.room_list import RoomList
+from amux_tui.ui.widgets.room_pane import RoomPane
+
+log = logging.getLogger("amux.ui")
+
+SPIN_INTERVAL = 0.1
+LAYOUT_SAVE_DELAY = 0.5
+
+
+class AmuxApp(RoomActions, App[None]):
+    """amux's terminal UI over an opened :class:`Engine`.
+
+    Args:
+        engine: opened (lock taken, metadata read); rooms load lazily from here.
+        create: ``{"spec", "cwd", "title"}`` from ``amux new``: create and focus that room.
+        notifier: where attention for rooms off screen goes (default: bell + OSC 9).
+        animate: False freezes spinners (deterministic screenshots).
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "amux"
+    COMMANDS = App.COMMANDS | {RoomCommands}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        *(Binding(f"alt+{n}", f"jump({n})", f"Room {n}", show=False, priority=True) for n in range(1, 10)),
+        Binding("ctrl+pagedown", "next_room", "Next room", priority=True),
+        Binding("ctrl+pageup", "prev_room", "Previous room", priority=True),
+        Binding("ctrl+r", "release_queue", "Release held queue", priority=True),
+        Binding("escape", "escape", "Escape twice: cancel the turn"),
+    ]
+
+    def __init__(
+        self,
+        engine: Engine,
+        create: dict[str, Any] | None = None,
+        *,
+        notifier: Notifier | None = None,
+        animate: bool = True,
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.create = create
+        self.notifier: Notifier = notifier if notifier is not None else TerminalNotifier(self)
+        self.animate = animate
+        self.hub = RoomHub(self._apply_updates, self.is_visible, self._on_attention)
+        self.prefix = keys.PrefixState(lambda _armed: self.update_key_bar())
+        self.escape_press = keys.DoublePress(1.0)
+        self.panes: dict[str, RoomPane] = {}
+        self.previous_room: str | None = None
+        self._attached: set[str] = set()
+        self._tick = 0
+        self._layout_timer: Any = None
+        self._shut_down = False
+
+    # ---- composition and startup -------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield RoomList(id="room-list")
+            with Container(id="panes"):
+                yield Static("No rooms. Press ctrl+b c to create one.", id="empty", markup=False)
+        yield KeyBar(id="key-bar")
+
+    async def on_mount(self) -> None:
+        engine = self.engine
+        for problem in engine.config.problems:
+            self.notify(str(problem), title="agents.toml", severity="warning", timeout=15, markup=False)
+        if self.create is not None:
+            room = engine.create_room(self.create["spec"], cwd=self.create.get("cwd"), title=self.create.get("title"))
+            engine.layout.focused = room.id
+        elif not engine.rooms:
+            room = engine.create_first_run_room()
+            engine.layout.focused = room.id
+        self.room_list.sync(list(engine.rooms.values()))
+        self.query_one("#panes").set_class(engine.layout.mode == "tiled", "-tiled")
+        focused = engine.layout.focused if engine.layout.focused in engine.rooms else next(iter(engine.rooms), None)
+        if focused is not None:
+            await self.focus_room(focused)
+        else:
+            await self._sync_panes()
+        self.run_worker(self._hydrate_all(), group="hydrate", exit_on_error=False)
+        self.set_interval(SPIN_INTERVAL, self._spin)
+        self.update_key_bar()
+
+    async def _hydrate_all(self) -> None:
+        """Lazy start: every room's log is loaded in the background, agents are not started."""
+        for room in list(self.engine.rooms.values()):
+            await self.attach(room)
+
+    async def attach(self, room: Room) -> None:
+        """Hydrate ``room`` if needed and subscribe to it (once)."""
+        if room.id in self._attached:
+            return
+        try:
+            await self.engine.load(room)
+        except Exception as exc:  # a broken log must not take the app down
+            log.exception("loading room %s failed", room.id)
+            self.notify(f"could not load {room.title}: {exc}", severity="error", markup=False)
+            return
+        if room.id in self._attached or room.id not in self.engine.rooms or self._shut_down:
+            return
+        room.subscribe(self.hub)
+        self._attached.add(room.id)
+        pane = self.panes.get(room.id)
+        if pane is not None and pane.is_mounted and self.is_visible(room.id):
+            pane.show_transcript()
+        self.hub.mark(room.id)
+
+    async def activate(self, room: Room) -> None:
+        """Load, subscribe and (lazy start) start the agent of a room that never ran."""
+        await self.attach(room)
+        if room.id not in self._attached or self._shut_down:
+            return
+        if room.status == NOT_STARTED:
+            await self.engine.activate(room)
+
+    # ---- which rooms are on screen -------------------------------------------------------------
+    @property
+    def room_list(self) -> RoomList:
+        return self.query_one(RoomList)
+
+    @property
+    def current_room(self) -> Room | None:
+        return self.engine.rooms.get(self.engine.layout.focused or "")
+
+    @property
+    def current_pane(self) -> RoomPane | None:
+        return self.panes.get(self.engine.layout.focused or "")
+
+    @property
+    def tiled(self) -> bool:
+        return self.engine.layout.mode == "tiled"
+
+    def visible_ids(self) -> list[str]:
+        if self.tiled:
+            return list(self.engine.rooms)
+        focused = self.engine.layout.focused
+        return [focused] if focused in self.engine.rooms else []
+
+    def is_visible(self, room_id: str) -> bool:
+        if self.tiled:
+            return room_id in self.engine.rooms
+        return room_id == self.engine.layout.focused
+
+    async def focus_room(self, room_id: str, *, move_focus: bool = True) -> None:
+        """Make ``room_id`` the focused room: show it, clear unread, start it if needed."""
+        engine = self.engine
+        room = engine.rooms.get(room_id)
+        if room is None:
+            return
+        if engine.layout.focused != room_id:
+            self.previous_room = engine.layout.focused
+            engine.layout.focused = room_id
+            self.save_layout_soon()
+        self.escape_press.reset()
+        await self._sync_panes()
+        if move_focus:
+            pane = self.panes.get(room_id)
+            if pane is not None:
+                pane.focus_input()
+        self.run_worker(self.activate(room), group="activate", exit_on_error=False)
+        self.refresh_rooms()
+
+    async def _sync_panes(self) -> None:
+        """Mount panes for visible rooms (lazily, in room order) and show only those."""
+        container = self.query_one("#panes")
+        visible = self.visible_ids()
+        for room_id in visible:
+            if room_id not in self.panes:
+                pane = RoomPane(self.engine.rooms[room_id], id=f"pane-{room_id}")
+                self.panes[room_id] = pane
+                await container.mount(pane)
+        ordered = [self.panes[r] for r in self.engine.rooms if r in self.panes]
+        for before, after in zip(ordered, ordered[1:], strict=False):
+            if container.children.index(after) < container.children.index(before):
+                container.move_child(after, after=before)
+        for room_id, pane in self.panes.items():
+            shown = room_id in visible
+            if shown and not pane.display:
+                pane.stale = True  # updates were skipped while hidden
+            pane.display = shown
+            pane.set_class(room_id == self.engine.layout.focused, "-focused")
+            if shown and pane.stale and room_id in self._attached:
+                pane.show_transcript()
+        self.query_one("#empty").display = not visible
+        if self.tiled:
+            count = max(1, len(visible))
+            columns = 1 if count == 1 else 2 if count <= 4 else 3
+            container.styles.grid_size_columns = columns
+            container.styles.grid_size_rows = -(-count // columns)
+        for room_id in visible:
+            self.hub.seen(room_id)
+
+    def save_layout_soon(self) -> None:
+        """Focus and layout persist, but at most one small file write per half second."""
+        if self._layout_timer is None:
+            self._layout_timer = self.set_timer(LAYOUT_SAVE_DELAY, self._save_layout)
+
+    def _save_layout(self) -> None:
+        self._layout_timer = None
+        if not self._shut_down:
+            self.engine.save_layout()
+
+    # ---- updates from the rooms --------------------------------------------------------------
+    def _apply_updates(self, blocks: dict[str, set[Any]], status: set[str]) -> None:
+        if self._shut_down:
+            return
+        for room_id, changed in blocks.items():
+            pane = self.panes.get(room_id)
+            if pane is None or not pane.is_mounted or room_id not in self._attached:
+                continue
+            if pane.display and self.is_visible(room_id):
+                pane.blocks_changed(changed)
+            else:
+                pane.stale = True
+        for room_id in status:
+            self.refresh_room(room_id)
+        if self.engine.layout.focused in status:
+            self.update_key_bar()
+
+    def refresh_room(self, room_id: str) -> None:
+        """Redraw one room's list entry and, when on screen, its pane chrome."""
+        room = self.engine.rooms.get(room_id)
+        if room is None:
+            return
+        index = list(self.engine.rooms).index(room_id)
+        unread = room_id in self.hub.unread
+        tick = self._tick if self.animate else None
+        focused = room_id == self.engine.layout.focused
+        self.room_list.update_room(room_id, index=index, unread=unread, tick=tick, focused=focused, visible=self.is_visible(room_id))
+        pane = self.panes.get(room_id)
+        if pane is not None and pane.is_mounted and pane.display:
+            pane.update_status(unread=unread, tick=tick, index=index + 1, focused=focused)
+
+    def refresh_rooms(self) -> None:
+        self.room_list.sync(list(self.engine.rooms.values()))
+        for room_id in self.engine.rooms:
+            self.refresh_room(room_id)
+        self.update_key_bar()
+
+    def _spin(self) -> None:
+        """Advance spinners of busy rooms (and re-check force stop, which is time based)."""
+        self._tick += 1
+        tick = self._tick if self.animate else None
+        for index, room in enumerate(self.engine.rooms.values()):
+            if room.status not in ("busy", "starting"):
+                continue
+            item = self.room_list.items().get(room.id)
+            if item is not None:
+                item.tick = tick
+                item.refresh()
+            pane = self.panes.get(room.id)
+            if pane is not None and pane.is_mounted and pane.display:
+                pane.tick(tick, index + 1, room.id in self.hub.unread)
+        if self.escape_press.pending is False and self.query_one(KeyBar).badge == "esc again":
+            self.update_key_bar()
+
+    def _on_attention(self, room: Room, reason: str) -> None:
+        """A room off screen finished a turn or needs permission (SPEC §1.5)."""
+        if self.engine.config.notify:
+            try:
+                self.notifier(room.title, reason)
+            except Exception:
+                log.exception("notifier failed")
+
+    # ---- keys ------------------------------------------------------------------------------------
+    async def on_event(self, event: events.Event) -> None:
+        # The prefix is taken here, before the focused widget (the prompt) sees the key.
+        if isinstance(event, events.Key) and not event.is_forwarded and len(self.screen_stack) == 1:
+            if self.prefix.armed:
+                self.prefix.disarm()
+                await self.run_prefix(event)
+                return
+            if event.key == keys.PREFIX:
+                self.prefix.arm()
+                return
+        await super().on_event(event)
+
+    async def run_prefix(self, event: events.Key) -> None:
+        """Run the command for the key pressed after ``ctrl+b``."""
+        if event.key in ("escape", keys.PREFIX):
+            return
+        entry = keys.lookup(event.key, event.character)
+        if entry is None:
+            self.bell()
+            self.notify(f"ctrl+b {event.character or event.key}: no such command (ctrl+b ? lists them)", severity="warning", markup=False)
+            return
+        if entry.action == "jump":
+            digit = int(event.character or event.key)
+            await self.action_jump(digit if digit else 10)
+        else:
+            await self.run_action(entry.action)
+
+    def update_key_bar(self) -> None:
+        """The footer: prefix commands while armed, else what the current state allows."""
+        bar = self.query_one(KeyBar)
+        if self.prefix.armed:
+            hints = [(entry.display, entry.footer) for entry in keys.PREFIX_KEYS if entry.footer]
+            bar.set_hints([*hints, ("esc", "cancel")], "PREFIX")
+            return
+        room = self.current_room
+        hints: list[tuple[str, str]] = [("ctrl+b", "prefix")]
+        badge = "esc again" if self.escape_press.pending else None
+        if isinstance(self.focused, PermissionPanel):
+            hints += [("1-9", "pick"), ("a", "allow"), ("A", "always"), ("r", "reject"), ("R", "never"), ("esc", "dismiss")]
+        elif room is not None:
+            if room.status in ("exited", "failed"):
+                hints.append(("r", "restart"))
+            hints.append(("enter", "queue" if room.busy else "send"))
+            hints.append(("shift+enter", "newline"))
+            if room.busy:
+                hints += [("ctrl+s", "steer"), ("esc esc", "force stop" if room.force_stop_available else "cancel")]
+            if room.queue_held:
+                hints.append(("ctrl+r", "release queue"))
+            if room.pending_permissions:
+                hints.append(("tab", "answer permission"))
+        hints += [("ctrl+b c", "new"), ("ctrl+b w", "rooms"), ("ctrl+b z", "single" if self.tiled else "tiled"),
+                  ("ctrl+b ?", "help"), ("ctrl+p", "commands"), ("ctrl+q", "quit")]  # fmt: skip
+        bar.set_hints(hints, badge)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.update_key_bar()
+
+    # ---- shutdown --------------------------------------------------------------------------------
+    async def shutdown(self) -> None:
+        """Save drafts, detach, and let the engine cancel turns, sync logs, stop agents."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        for pane in self.panes.values():
+            if pane.is_mounted:
+                pane.save_draft()
+        self.hub.close()
+        for room_id in list(self._attached):
+            room = self.engine.rooms.get(room_id)
+            if room is not None:
+                room.unsubscribe(self.hub)
+        self._attached.clear()
+        await self.engine.shutdown()
+
+    async def on_unmount(self) -> None:
+        # Any exit path (an error, a test harness calling exit()) still stops the agents.
+        try:
+            await self.shutdown()
+        except Exception:
+            log.exception("shutdown failed")

@@ -1,0 +1,143 @@
+"""Turning room state into short, literal, styled text for the room list and pane headers.
+
+Everything that comes from users or agents (titles, cwd, failure reasons) is placed in
+:class:`~textual.content.Content` as *plain text*: never parsed as markup, control
+characters replaced, so a title like ``[red]x[/]`` or one holding ``\\x1b`` shows as typed.
+Styles use theme variables (``$warning`` …) so they follow the active theme.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual.content import Content
+
+if TYPE_CHECKING:
+    from amux_tui.engine.room import Room
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+STILL_SPINNER = "⠿"  # the busy glyph when animation is off (deterministic snapshots)
+
+STATE_GLYPHS = {
+    "not started": ("○", "$text-muted"),
+    "starting": ("◌", "$warning"),
+    "ready": ("●", "$success"),
+    "busy": ("", "$accent"),  # the spinner frame
+    "exited": ("✖", "$error"),
+    "failed": ("✖", "$error"),
+}
+
+COMPACTING_GLYPH = "⟳"
+NEEDS_YOU_GLYPH = "!"
+UNREAD_GLYPH = "●"
+QUEUED_GLYPH = "≡"
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """``text`` on one line with every control character shown as ``?`` (never interpreted)."""
+    out = "".join(ch if ch.isprintable() else ("?" if ch not in "\n\t\r" else " ") for ch in text)
+    if limit is not None and len(out) > limit:
+        out = out[: max(0, limit - 1)] + "…"
+    return out
+
+
+def short_path(path: str, limit: int = 40) -> str:
+    """A cwd for a header: ``~`` for the home directory, shortened from the left."""
+    home = os.path.expanduser("~")
+    if home and home != "/" and (path == home or path.startswith(home + os.sep)):
+        path = "~" + path[len(home) :]
+    path = printable(path)
+    if len(path) > limit:
+        path = "…" + path[-(limit - 1) :]
+    return path
+
+
+def agent_name(room: Room) -> str:
+    """The agent's configured name (``demo``, ``claude`` …)."""
+    name = (room.meta.agent or {}).get("name")
+    return printable(name) if isinstance(name, str) and name else "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """The independent flags of SPEC §1.2, as the UI shows them."""
+
+    compacting: bool = False
+    needs_you: int = 0
+    unread: bool = False
+    queued: int = 0
+    held: bool = False
+
+    @classmethod
+    def of(cls, room: Room, unread: bool) -> Flags:
+        queue = [q for q in room.queue if q.id is not None]
+        return cls(
+            compacting=room.compacting,
+            needs_you=len(room.pending_permissions),
+            unread=unread,
+            queued=len(queue),
+            held=any(q.held for q in queue),
+        )
+
+    def parts(self, *, long: bool) -> list[tuple[str, str]]:
+        """(text, style) per active flag: glyph plus label (``long``) or a compact badge."""
+        out: list[tuple[str, str]] = []
+        if self.needs_you:
+            count = f" ({self.needs_you})" if self.needs_you > 1 or long else ""
+            label = f"{NEEDS_YOU_GLYPH} needs you{count}" if long else f"{NEEDS_YOU_GLYPH}{self.needs_you}"
+            out.append((label, "bold $error"))
+        if self.compacting:
+            out.append((f"{COMPACTING_GLYPH} compacting" if long else COMPACTING_GLYPH, "bold $warning"))
+        if self.queued:
+            held = " held" if self.held else ""
+            label = f"{QUEUED_GLYPH} queued {self.queued}{held}" if long else f"{QUEUED_GLYPH}{self.queued}"
+            out.append((label, "$secondary"))
+        if self.unread:
+            out.append((f"{UNREAD_GLYPH} unread" if long else UNREAD_GLYPH, "bold $accent"))
+        return out
+
+
+def state_glyph(status: str, tick: int | None) -> tuple[str, str]:
+    """The lifecycle glyph; ``busy`` is a spinner frame (``tick`` None = still)."""
+    glyph, style = STATE_GLYPHS.get(status, ("?", "$text-muted"))
+    if status == "busy":
+        glyph = STILL_SPINNER if tick is None else SPINNER[tick % len(SPINNER)]
+    return glyph, style
+
+
+def state_label(room: Room) -> str:
+    """Lifecycle state with its detail: exit code, failure reason, restart hint."""
+    status = room.status
+    if status == "exited":
+        code = f" (code {room.exit_code})" if room.exit_code is not None else ""
+        return f"exited{code} — r to restart"
+    if status == "failed":
+        return "failed — r to retry"
+    if status == "busy" and room.force_stop_available:
+        return "busy — agent ignores cancel: esc esc to force stop"
+    if status == "busy" and room.cancel_requested_at is not None:
+        return "cancelling…"
+    return status
+
+
+def usage_text(room: Room) -> str | None:
+    """Context window usage as a percentage, when the agent reports it."""
+    usage = room.transcript.usage if room.transcript is not None else None
+    if not usage:
+        return None
+    used, size = usage
+    if size <= 0:
+        return None
+    return f"ctx {round(100 * used / size)}%"
+
+
+def join(parts: list[tuple[str, str]], sep: str = "  ") -> Content:
+    """Styled parts joined by ``sep``; every part's text stays literal."""
+    pieces: list[tuple[str, str] | str] = []
+    for i, part in enumerate(parts):
+        if i:
+            pieces.append(sep)
+        pieces.append(part)
+    return Content.assemble(*pieces)

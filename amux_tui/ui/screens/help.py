@@ -1,0 +1,45 @@
+"""The help screen (``ctrl+b ?``): every key, generated from the binding tables."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+Section = tuple[str, list[tuple[str, str]]]
+
+
+def render_sections(sections: list[Section]) -> Content:
+    """Sections of ``key  description`` rows, keys aligned per section."""
+    lines: list[Content] = []
+    for title, rows in sections:
+        if lines:
+            lines.append(Content(""))
+        lines.append(Content.styled(title, "bold $accent"))
+        width = max((len(key) for key, _ in rows), default=0)
+        for key, description in rows:
+            lines.append(Content.assemble(("  " + key.ljust(width), "bold"), "   ", description))
+    return Content("\n").join(lines)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Read-only list of keys; any of escape, q or ? closes it."""
+
+    BINDINGS = [Binding("escape,q,question_mark,enter", "close", "close")]
+
+    def __init__(self, sections: list[Section]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="help-dialog"):
+            yield Label("amux keys", classes="dialog-title")
+            with VerticalScroll(id="help-body"):
+                yield Static(render_sections(self.sections), id="help-text")
+            yield Label("escape closes", classes="dialog-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

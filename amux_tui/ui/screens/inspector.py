@@ -1,0 +1,74 @@
+"""The inspector (``ctrl+b i``): a room's debug snapshot, stderr tail and agent log."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, Log, TabbedContent, TabPane
+
+from amux_tui.engine.room import Room
+from amux_tui.ui.format import printable
+
+
+def live_snapshot(room: Room) -> dict[str, Any]:
+    """The debug snapshot of SPEC §5.5 for a live room (plus a few live-only fields)."""
+    out: dict[str, Any] = {
+        "roomId": room.id,
+        "title": room.title,
+        "agent": room.meta.agent or None,
+        "cwd": room.meta.cwd or None,
+        "state": room.status,
+    }
+    if room.loaded:
+        out.update(room.state.snapshot())
+        load = room.load_result
+        out["badLines"] = getattr(load, "bad_lines", 0) if load is not None else 0
+    out["live"] = {
+        "failure": room.failure,
+        "exitCode": room.exit_code,
+        "resumeVia": room.resume_via,
+        "invalidStdoutLines": room.invalid_lines,
+        "replayedUpdates": room.replayed_updates,
+        "writeError": room.write_error,
+        "agentInfo": room.agent_info or None,
+        "pendingPermissions": len(room.pending_permissions) if room.loaded else 0,
+    }
+    return out
+
+
+class InspectorScreen(ModalScreen[None]):
+    """Three tabs of plain text; nothing here is interpreted as markup."""
+
+    BINDINGS = [Binding("escape,q", "close", "close")]
+
+    def __init__(self, room: Room) -> None:
+        super().__init__(classes="dialog-screen")
+        self.room = room
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="inspector-dialog"):
+            yield Label(f"Inspector — {printable(self.room.title, 60)} ({self.room.id})", classes="dialog-title", markup=False)
+            with TabbedContent():
+                with TabPane("Snapshot", id="tab-snapshot"):
+                    yield Log(id="inspector-snapshot", highlight=False)
+                with TabPane("Stderr", id="tab-stderr"):
+                    yield Log(id="inspector-stderr", highlight=False)
+                with TabPane("Agent log", id="tab-agent-log"):
+                    yield Log(id="inspector-agent-log", highlight=False)
+            yield Label("escape closes", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        snapshot = json.dumps(live_snapshot(self.room), indent=2, default=str)
+        self.query_one("#inspector-snapshot", Log).write_lines(snapshot.splitlines())
+        stderr = self.room.stderr_tail or ["(no stderr output)"]
+        self.query_one("#inspector-stderr", Log).write_lines(printable(line) for line in stderr)
+        agent_log = list(self.room.agent_log) or ["(nothing logged)"]
+        self.query_one("#inspector-agent-log", Log).write_lines(printable(line) for line in agent_log)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

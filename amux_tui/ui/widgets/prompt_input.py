@@ -1,0 +1,126 @@
+"""The prompt input: a multi-line ``TextArea`` where enter sends (SPEC §1.4).
+
+* ``enter`` sends, ``shift+enter`` / ``ctrl+j`` insert a newline;
+* ``up`` on the first line / ``down`` on the last line walk the room's prompt history
+  (the text being written is kept and comes back after the newest entry);
+* ``ctrl+s`` steers the active turn instead of queueing;
+* ``r`` on an empty prompt restarts an exited or failed room (the header says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from textual import events
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import TextArea
+
+
+class PromptInput(TextArea):
+    """Multi-line prompt with send, steer and per-room history."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "steer", "Steer", tooltip="Steer the running turn with this text"),
+    ]
+
+    @dataclass
+    class Submitted(Message):
+        """Enter pressed: send (or queue) the text."""
+
+        prompt: PromptInput
+        text: str
+
+    @dataclass
+    class Steered(Message):
+        """``ctrl+s``: steer the active turn with the text."""
+
+        prompt: PromptInput
+        text: str
+
+    @dataclass
+    class RestartRequested(Message):
+        """``r`` on an empty prompt of a room that can be restarted."""
+
+        prompt: PromptInput
+
+    def __init__(
+        self,
+        text: str = "",
+        *,
+        history: Callable[[], list[str]] | None = None,
+        can_restart: Callable[[], bool] | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(text, id=id, classes=classes, soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
+        self._history = history or (lambda: [])
+        self._can_restart = can_restart or (lambda: False)
+        self._history_index: int | None = None  # None = editing the live text
+        self._stash = ""  # the live text while browsing history
+
+    async def _on_key(self, event: events.Key) -> None:
+        key = event.key
+        if key == "enter":
+            self._consume(event)
+            self.post_message(self.Submitted(self, self.text))
+            return
+        if key in ("shift+enter", "ctrl+j"):
+            self._consume(event)
+            self.insert("\n")
+            return
+        if key == "r" and not self.text and self._can_restart():
+            self._consume(event)
+            self.post_message(self.RestartRequested(self))
+            return
+        if key == "up" and self.cursor_location[0] == 0 and self._history_step(-1):
+            self._consume(event)
+            return
+        if key == "down" and self.cursor_location[0] == self.document.line_count - 1 and self._history_step(1):
+            self._consume(event)
+            return
+
+    @staticmethod
+    def _consume(event: events.Key) -> None:
+        event.prevent_default()
+        event.stop()
+
+    def action_steer(self) -> None:
+        self.post_message(self.Steered(self, self.text))
+
+    # ---- history ---------------------------------------------------------------------------
+    def _history_step(self, step: int) -> bool:
+        """Move through history; False when there is nowhere to go (let the cursor move)."""
+        history = self._history()
+        if not history:
+            return False
+        if self._history_index is None:
+            if step > 0:
+                return False
+            self._stash = self.text
+            index = len(history) - 1
+        else:
+            index = self._history_index + step
+            if index < 0:
+                return True  # oldest entry: stay, swallow the key
+            if index >= len(history):
+                self._history_index = None
+                self._load(self._stash, at_end=True)
+                return True
+        self._history_index = index
+        self._load(history[index], at_end=step > 0)
+        return True
+
+    def _load(self, text: str, *, at_end: bool) -> None:
+        self.load_text(text)
+        if at_end:
+            self.move_cursor(self.document.end)
+        else:
+            # Going back: cursor on the first line so another `up` keeps walking.
+            self.move_cursor((0, len(self.document.get_line(0))))
+
+    def reset_history(self) -> None:
+        """After sending: the next ``up`` starts from the newest entry again."""
+        self._history_index = None
+        self._stash = ""

@@ -1,0 +1,98 @@
+"""A room pane's header (title, agent, cwd, state, usage, flags) and its failure banner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Button, Static
+
+from amux_tui.engine.room import Room
+from amux_tui.ui.format import (
+    Flags,
+    agent_name,
+    join,
+    printable,
+    short_path,
+    state_glyph,
+    state_label,
+    usage_text,
+)
+
+
+class RoomHeader(Widget):
+    """Two lines: who and where, then state and flags (each flag with glyph and label)."""
+
+    def __init__(self, room: Room, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.room = room
+        self.unread = False
+        self.tick: int | None = 0
+        self.index = 0
+
+    def update_state(self, *, unread: bool, tick: int | None, index: int) -> None:
+        self.unread, self.tick, self.index = unread, tick, index
+        self.refresh()
+
+    def render(self) -> Content:
+        room = self.room
+        status = room.status
+        glyph, style = state_glyph(status, self.tick)
+        first = Content.assemble(
+            (f"{self.index} ", "$text-muted"),
+            (glyph + " ", style),
+            (printable(room.title, 80), "bold"),
+            ("  ", ""),
+            (agent_name(room), "$secondary"),
+            ("  ", ""),
+            (short_path(room.meta.cwd or "", 50), "$text-muted"),
+        )
+        parts: list[tuple[str, str]] = [(state_label(room), style if status != "ready" else "")]
+        usage = usage_text(room)
+        if usage:
+            parts.append((usage, "$text-muted"))
+        parts.extend(Flags.of(room, self.unread).parts(long=True))
+        if room.write_error:
+            parts.append((printable(room.write_error, 80), "bold $error"))
+        return Content("\n").join([first, join(parts)])
+
+
+class FailureBanner(Widget):
+    """Why an exited or failed room stopped, its stderr tail, and a restart button."""
+
+    @dataclass
+    class RestartPressed(Message):
+        room_id: str
+
+    def __init__(self, room: Room, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.room = room
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="banner-row"):
+            yield Static(id="banner-text")
+            yield Button("Restart (r)", id="banner-restart", variant="warning")
+
+    def update_state(self) -> None:
+        room = self.room
+        show = room.status in ("exited", "failed")
+        self.display = show
+        if not show:
+            return
+        lines: list[Content] = []
+        if room.status == "failed":
+            lines.append(Content.assemble(("failed: ", "bold $error"), printable(room.failure or "unknown reason", 300)))
+        else:
+            code = room.exit_code if room.exit_code is not None else "?"
+            lines.append(Content.assemble((f"the agent exited with code {code}", "bold $error")))
+        for line in room.stderr_tail[-3:]:
+            lines.append(Content.styled(printable(line, 200), "$text-muted"))
+        self.query_one("#banner-text", Static).update(Content("\n").join(lines))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.RestartPressed(self.room.id))

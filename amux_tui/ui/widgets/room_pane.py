@@ -1,0 +1,187 @@
+"""One room on screen: header, failure banner, transcript, permission prompt, queue, prompt."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from textual import events
+from textual.app import ComposeResult
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.timer import Timer
+from textual.widget import Widget
+
+from amux_tui.engine.room import Room
+from amux_tui.ui.widgets.permission_panel import PermissionPanel
+from amux_tui.ui.widgets.prompt_input import PromptInput
+from amux_tui.ui.widgets.queue_strip import QueueStrip
+from amux_tui.ui.widgets.room_header import FailureBanner, RoomHeader
+
+if TYPE_CHECKING:
+    from amux_tui.engine.transcript import Block
+
+DRAFT_DEBOUNCE = 0.5  # seconds of quiet typing before the draft is saved to the room
+TYPING_GRACE = 1.0  # a permission prompt does not steal focus from someone typing
+
+
+def _transcript_view() -> Any:
+    # Imported lazily: the transcript widget is its own module with its own cost.
+    try:
+        from amux_tui.ui.widgets.transcript_view import TranscriptView
+    except ImportError:  # pragma: no cover - only while the widget is being written
+        return _MissingTranscriptView()
+    return TranscriptView()
+
+
+class _MissingTranscriptView(Widget):
+    """Stand-in with the TranscriptView API when that module is absent (development only)."""
+
+    show_thoughts = True
+    follow = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transcript: Any = None
+
+    def set_transcript(self, transcript: Any) -> None:
+        self.transcript = transcript
+        self.refresh()
+
+    def blocks_changed(self, blocks: Any) -> None:
+        self.refresh()
+
+    def jump_to_end(self) -> None:
+        pass
+
+    def render(self) -> str:
+        count = len(self.transcript.blocks) if self.transcript is not None else 0
+        return f"(transcript view unavailable: {count} blocks)"
+
+
+class RoomPane(Widget):
+    """Everything of one room; the app shows one (single) or all (tiled)."""
+
+    @dataclass
+    class Activated(Message):
+        """Focus moved into this pane (keyboard or mouse): it becomes the focused room."""
+
+        room_id: str
+
+    def __init__(self, room: Room, **kwargs: Any) -> None:
+        super().__init__(classes="room-pane", **kwargs)
+        self.room = room
+        self.stale = True  # the transcript view has not been given the current transcript
+        self._draft_timer: Timer | None = None
+        self._last_typed = 0.0
+        self._had_permission = False
+
+    def compose(self) -> ComposeResult:
+        room = self.room
+        yield RoomHeader(room, classes="room-header")
+        yield FailureBanner(room, classes="failure-banner")
+        view = _transcript_view()
+        view.add_class("transcript")
+        yield view
+        yield PermissionPanel(classes="permission-panel")
+        yield QueueStrip(classes="queue-strip")
+        yield PromptInput(
+            room.meta.draft,
+            history=lambda: room.meta.history,
+            can_restart=lambda: room.status in ("exited", "failed"),
+            classes="prompt",
+        )
+
+    def on_mount(self) -> None:
+        prompt = self.prompt
+        prompt.move_cursor(prompt.document.end)
+        self.query_one(PermissionPanel).display = False
+        self.query_one(QueueStrip).display = False
+        self.query_one(FailureBanner).display = False
+
+    # ---- parts ------------------------------------------------------------------------------
+    @property
+    def prompt(self) -> PromptInput:
+        return self.query_one(PromptInput)
+
+    @property
+    def transcript_view(self) -> Any:
+        return self.query_one(".transcript")
+
+    @property
+    def permission(self) -> PermissionPanel:
+        return self.query_one(PermissionPanel)
+
+    @property
+    def queue_strip(self) -> QueueStrip:
+        return self.query_one(QueueStrip)
+
+    # ---- updates from the app ---------------------------------------------------------------
+    def show_transcript(self) -> None:
+        """(Re)attach the room's transcript: after loading, or when shown after being hidden."""
+        if self.room.loaded:
+            self.transcript_view.set_transcript(self.room.transcript)
+            self.stale = False
+
+    def blocks_changed(self, blocks: Iterable[Block]) -> None:
+        if self.stale:
+            self.show_transcript()
+        else:
+            self.transcript_view.blocks_changed(sorted(blocks, key=lambda b: b.index))
+
+    def update_status(self, *, unread: bool, tick: int | None, index: int, focused: bool) -> None:
+        room = self.room
+        for cls, on in (
+            ("-busy", room.busy),
+            ("-compacting", room.compacting),
+            ("-needs-you", bool(room.pending_permissions)),
+            ("-exited", room.status in ("exited", "failed")),
+        ):
+            self.set_class(on, cls)
+        self.query_one(RoomHeader).update_state(unread=unread, tick=tick, index=index)
+        self.query_one(FailureBanner).update_state()
+        pending = room.pending_permissions
+        panel = self.permission
+        panel.set_pending(pending)
+        self.queue_strip.set_queue(list(room.queue))
+        if pending and not self._had_permission and focused:
+            # A new permission prompt: answerable at once unless the user is mid-sentence.
+            if time.monotonic() - self._last_typed > TYPING_GRACE:
+                panel.focus()
+        elif not pending and self._had_permission and panel.has_focus:
+            self.prompt.focus()
+        self._had_permission = bool(pending)
+
+    def tick(self, tick: int | None, index: int, unread: bool) -> None:
+        """Spinner frame for a busy room."""
+        self.query_one(RoomHeader).update_state(unread=unread, tick=tick, index=index)
+
+    def focus_input(self) -> None:
+        if self.room.pending_permissions:
+            self.permission.focus()
+        else:
+            self.prompt.focus()
+
+    # ---- draft -------------------------------------------------------------------------------
+    def on_text_area_changed(self, event: PromptInput.Changed) -> None:
+        self._last_typed = time.monotonic()
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(DRAFT_DEBOUNCE, self.save_draft)
+
+    def save_draft(self) -> None:
+        """Hand the prompt's text to the room (it persists it in the room metadata)."""
+        self._draft_timer = None
+        try:
+            text = self.prompt.text
+        except NoMatches:  # unmounted already (shutdown after the widgets are gone)
+            return
+        self.room.set_draft(text)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.post_message(self.Activated(self.room.id))
+
+    def on_click(self, event: events.Click) -> None:
+        self.post_message(self.Activated(self.room.id))
