@@ -161,3 +161,32 @@ async def test_lock_refuses_a_second_writer_but_read_only_commands_work(tmp_path
     assert "hi" in amux(home, "export", room.id).stdout
     assert amux(home, "check").returncode == 0
     await engine.shutdown()
+
+
+def _view(transcript):
+    out = []
+    for b in transcript.blocks:
+        out.append((b.kind, b.index, b.turn_id, getattr(b, "text", None), getattr(b, "status", None),
+                    getattr(b, "outcome", None), getattr(b, "entries", None)))  # fmt: skip
+    return out
+
+
+async def test_rehydrated_transcript_equals_the_live_one(tmp_path):
+    """The hydration fast path and the live fold must agree block for block."""
+    from amux_tui.engine.hydrate import hydrate
+
+    engine = open_engine(tmp_path / "h")
+    room, _ = await started_room(engine)
+    for text in ("hello", "/tool", "/plan", "/compact text", "/markup", "/unknown-update", "/maxtokens"):
+        room.prompt(text)
+        await idle(room)
+    room.prompt("/permission")
+    await wait_for(lambda: room.pending_permissions, what="permission")
+    room.answer_permission(room.pending_permissions[0].request_id, "reject")
+    await idle(room)
+    room.log.flush()
+    again = hydrate(room.log.path, room.id)
+    assert _view(again.transcript) == _view(room.transcript)
+    assert again.state.snapshot() == room.state.snapshot()
+    assert again.transcript.usage == room.transcript.usage
+    await engine.shutdown()

@@ -78,11 +78,71 @@ def closing_frames(state: RoomState) -> list[dict[str, Any]]:
     return out
 
 
+_JSON = list | str | int | float | bool | None  # "anything else" arms: no valid record is refused
+
+
+class _Content(msgspec.Struct, gc=False):
+    type: Any = None
+    text: Any = None
+
+
+class _Update(msgspec.Struct, gc=False):
+    sessionUpdate: Any = None
+    content: _Content | _JSON = None
+    messageId: Any = None
+
+
+class _Params(msgspec.Struct, gc=False):
+    update: _Update | _JSON = None
+
+
+class _Envelope(msgspec.Struct, gc=False):
+    """Just enough of a frame to recognise streamed text without building dicts."""
+
+    method: Any = None
+    params: _Params | _JSON = None
+
+
+_EnvelopeOrValue = _Envelope | _JSON
+_full_frame = msgspec.json.Decoder(Record[Any]).decode
+
+
+class _Folder:
+    """Folds records straight from the loader: streamed text takes a dict-free fast path."""
+
+    def __init__(self, room_id: str, transcript: Transcript | None) -> None:
+        self.state = RoomState(room_id)
+        self.transcript = transcript
+
+    def __call__(self, rec: Record, line: bytes) -> None:
+        env = rec.frame
+        if (
+            type(env) is _Envelope
+            and env.method == F.SESSION_UPDATE
+            and type(env.params) is _Params
+            and type(env.params.update) is _Update
+            and env.params.update.sessionUpdate == F.AGENT_MESSAGE_CHUNK
+        ):
+            update = env.params.update
+            content = update.content
+            if type(content) is _Content and content.type == "text" and type(content.text) is str:
+                # RoomState has nothing to do for a chunk but count it.
+                self.state.count(rec.seq, rec.segment_id, rec.recorded_at)
+                if self.transcript is None or self.transcript.append_text(update.messageId, content.text):
+                    return
+                self.transcript.apply(_full_frame(line).frame, rec.seq, rec.recorded_at)
+                return
+        frame = _full_frame(line).frame
+        self.state.apply(frame, rec.seq, rec.segment_id, rec.recorded_at)
+        if self.transcript is not None and isinstance(frame, dict):
+            self.transcript.apply(frame, rec.seq, rec.recorded_at)
+
+
 def hydrate(path: Path, room_id: str, *, with_transcript: bool = True) -> Hydrated:
     """Load ``path`` and fold it. Queue items pending at the end come back held (§4.3)."""
-    load = load_log(path)
-    transcript = Transcript() if with_transcript else None
-    state = fold(load.records, room_id, transcript=transcript)
+    folder = _Folder(room_id, Transcript() if with_transcript else None)
+    load = load_log(path, frame_type=_EnvelopeOrValue, sink=folder)
+    state = folder.state
     for item in state.queue:
         item.held = True
-    return Hydrated(state, transcript, load, closing_frames(state))
+    return Hydrated(state, folder.transcript, load, closing_frames(state))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +112,16 @@ class LoadResult:
 
 _RAW_DECODER = msgspec.json.Decoder(Record[msgspec.Raw])
 _ANY_DECODER = msgspec.json.Decoder(Record[Any])
+_DECODERS: dict[Any, Any] = {}
+Sink = Callable[["Record[Any]", bytes], None]
+
+
+def _decoder_for(frame_type: Any) -> Any:
+    decoder = _DECODERS.get(frame_type)
+    if decoder is None:
+        decoder = _DECODERS[frame_type] = msgspec.json.Decoder(Record[frame_type])
+    return decoder
+
 
 # The cyclic GC is paused while decoding to Python objects: without that, each of the
 # thousands of collections triggered by a million retained dicts rescans all of them,
@@ -141,11 +151,12 @@ def _gc_paused() -> Iterator[None]:
 class _Scan:
     """Counters shared by the fast loop and the slow classifier."""
 
-    __slots__ = ("res", "newer_max_seq")
+    __slots__ = ("res", "newer_max_seq", "seqs")
 
     def __init__(self) -> None:
         self.res = LoadResult()
         self.newer_max_seq = 0
+        self.seqs: list[int] = []  # seqs of records handed to a sink (not kept in res)
 
     def bad(self, lineno: int) -> None:
         res = self.res
@@ -174,9 +185,16 @@ class _Scan:
                 return
         self.bad(lineno)
 
-    def scan(self, lines: list[bytes], lineno: int, decoder: Any, check_utf8: bool) -> int:
-        """Decode ``lines`` (numbered from ``lineno + 1``); returns the last line number."""
-        append = self.res.records.append
+    def scan(
+        self, lines: list[bytes], lineno: int, decoder: Any, check_utf8: bool, sink: Sink | None = None
+    ) -> int:
+        """Decode ``lines`` (numbered from ``lineno + 1``); returns the last line number.
+
+        Records are kept in ``res.records``, or handed to ``sink(record, line)`` as they
+        are read (hydration folds them without holding a million records).
+        """
+        append = self.res.records.append if sink is None else None
+        seqs = self.seqs.append if sink is not None else None
         decode = decoder.decode
         classify = self.classify
         blank = 0
@@ -190,7 +208,11 @@ class _Scan:
                 except Exception:  # noqa: BLE001 - any failure means "not a record"; classify says why
                     classify(line, lineno)
                     continue
-                append(rec)
+                if append is not None:
+                    append(rec)
+                else:
+                    seqs(rec.seq)  # type: ignore[misc]
+                    sink(rec, line)  # type: ignore[misc]
             else:
                 blank += 1
         self.res.blank_lines += blank
@@ -198,7 +220,7 @@ class _Scan:
 
     def finish(self) -> LoadResult:
         res = self.res
-        seqs = [r.seq for r in res.records]
+        seqs = self.seqs or [r.seq for r in res.records]
         if seqs:
             res.max_seq = max(seqs)
             # The common case (1, 2, 3, …) is one C-level list comparison.
@@ -222,19 +244,28 @@ def _is_utf8(buf: memoryview) -> bool:
     return True
 
 
-def load_log(path: Path, *, decode_frames: bool = False) -> LoadResult:
+def load_log(
+    path: Path, *, decode_frames: bool = False, frame_type: Any = None, sink: Sink | None = None
+) -> LoadResult:
     """Load every valid record of a replay log; a missing file is an empty log.
 
     Args:
         path: the ``<roomId>.jsonl`` file.
         decode_frames: give each record's ``frame`` as Python objects instead of
             ``msgspec.Raw`` (see the module docstring for why Raw is the default).
+        frame_type: decode ``frame`` as this type instead (e.g. a lenient envelope
+            Struct that accepts any JSON value, so no valid record is ever refused).
+        sink: called with ``(record, line)`` for each record instead of keeping it in
+            ``records`` (which then stays empty; the counters are filled as usual).
 
     Never raises for bad content; I/O errors other than a missing file propagate.
     """
     scan = _Scan()
     res = scan.res
-    decoder = _ANY_DECODER if decode_frames else _RAW_DECODER
+    if frame_type is not None:
+        decoder = _decoder_for(frame_type)
+    else:
+        decoder = _ANY_DECODER if decode_frames else _RAW_DECODER
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed by the with below
     except FileNotFoundError:
@@ -257,7 +288,7 @@ def load_log(path: Path, *, decode_frames: bool = False) -> LoadResult:
             # Raw frames are not UTF-8-checked by msgspec, so check the whole block at
             # C speed and only fall back to a per-line check when it contains bad bytes.
             check_utf8 = not _is_utf8(memoryview(chunk)[:complete])
-            lineno = scan.scan(lines, lineno, decoder, check_utf8)
+            lineno = scan.scan(lines, lineno, decoder, check_utf8, sink)
             offset += complete
         if carry:
             # No trailing newline. A complete JSON value just lost its "\n" and is kept;
@@ -269,7 +300,7 @@ def load_log(path: Path, *, decode_frames: bool = False) -> LoadResult:
                 res.torn_tail = True
             else:
                 res.missing_newline = True
-                lineno = scan.scan([carry], lineno, decoder, True)
+                lineno = scan.scan([carry], lineno, decoder, True, sink)
                 offset += len(carry)
     res.valid_size = offset
     return scan.finish()

@@ -110,14 +110,18 @@ class RoomState:
     pending_requests: dict[Any, PendingRequest] = field(default_factory=dict)
 
     # ---- the fold ------------------------------------------------------------------------
-    def apply(self, frame: Any, seq: int, segment_id: int, recorded_at: str) -> None:
-        """Fold one recorded frame into the state."""
+    def count(self, seq: int, segment_id: int, recorded_at: str) -> None:
+        """The part of ``apply`` every frame gets (all a streamed chunk needs)."""
         self.frame_count += 1
         if seq > self.last_seq:
             self.last_seq = seq
         self.last_recorded_at = recorded_at
         if segment_id >= self.next_segment:
             self.next_segment = segment_id + 1
+
+    def apply(self, frame: Any, seq: int, segment_id: int, recorded_at: str) -> None:
+        """Fold one recorded frame into the state."""
+        self.count(seq, segment_id, recorded_at)
         if not isinstance(frame, dict):
             return
         method = frame.get("method")

@@ -146,6 +146,16 @@ class Transcript(RoomAttributes):
             changed = sorted({id(b): b for b in changed}.values(), key=_index)
         return changed
 
+    def append_text(self, message_id: Any, text: str) -> bool:
+        """Rehydration fast path: append an agent text chunk to the last block if it
+        continues it (same message, same turn); False when the full fold is needed."""
+        last = self.blocks[-1] if self.blocks else None
+        if text and type(last) is AgentText and last.message_id == message_id and last.turn_id == self._turn_id:
+            last.append(text)
+            last.version += 1
+            return True
+        return not text  # an empty keepalive chunk changes nothing
+
     def apply_many(self, frames: Iterable[tuple[dict, Seq, At]]) -> None:
         """Fold many ``(frame, seq, recorded_at)`` records (rehydration)."""
         apply = self.apply
