@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Shared 2-core CI machines are noisy: judge properties, not how fast examples generate.
+settings.register_profile("amux", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("amux")
 
 
 @pytest.fixture(autouse=True)

@@ -89,18 +89,22 @@ class Room:
         self.write_error: str | None = None
         self.cancel_requested_at: float | None = None
         self.resume_via: str | None = None
+        self.handshake_timeout = HANDSHAKE_TIMEOUT
+        self.force_stop_after = FORCE_STOP_AFTER
         self._subscribers: list[RoomSubscriber] = []
         self._replay_window = False
         self._stopping = False
         self._start_task: asyncio.Task[None] | None = None
         self._meta_timer: asyncio.TimerHandle | None = None
         self._bg: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = _running_loop()
         if log_ is not None:
             log_.on_error = self._on_write_error
 
     def install(self, state: RoomState, transcript: Transcript, log_: ReplayLog, load: Any = None) -> None:
         """Give the room its hydrated state and its open log (rooms load lazily)."""
         self.state, self.transcript, self.log, self.load_result = state, transcript, log_, load
+        self._loop = _running_loop()
         log_.on_error = self._on_write_error
         if state.acp_session_id:
             self.meta.acp_session_id = state.acp_session_id
@@ -147,7 +151,7 @@ class Room:
         return (
             self.busy
             and self.cancel_requested_at is not None
-            and time.monotonic() - self.cancel_requested_at >= FORCE_STOP_AFTER
+            and time.monotonic() - self.cancel_requested_at >= self.force_stop_after
         )
 
     @property
@@ -188,6 +192,11 @@ class Room:
                 log.exception("subscriber failed on status")
 
     def _on_write_error(self, exc: Exception) -> None:
+        # The store may report from the fsync worker thread: hop back to the room's loop.
+        loop = self._loop
+        if loop is not None and not _on_loop(loop):
+            loop.call_soon_threadsafe(self._on_write_error, exc)
+            return
         self.write_error = f"log write failed: {exc}"
         log.error("room %s: %s", self.id, self.write_error)
         self._changed()
@@ -206,6 +215,7 @@ class Room:
             self._fail("no agent command is known for this room (it was created by another tool)")
             return
         self.lifecycle, self.failure, self.exit_code = STARTING, None, None
+        self._loop = asyncio.get_running_loop()
         self._stopping = False
         self._changed()
         proc = AgentProcess(
@@ -243,7 +253,7 @@ class Room:
                 "clientCapabilities": {"session": {"compaction": {}}},
                 "clientInfo": {"name": "amux", "title": "amux", "version": __version__},
             },
-            timeout=HANDSHAKE_TIMEOUT,
+            timeout=self.handshake_timeout,
         )
         result = result if isinstance(result, dict) else {}
         caps = result.get("agentCapabilities")
@@ -766,6 +776,17 @@ class Room:
         task = asyncio.get_running_loop().create_task(coro)
         self._bg.add(task)
         task.add_done_callback(self._bg.discard)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    return _running_loop() is loop
 
 
 class HandshakeFailed(Exception):
