@@ -36,14 +36,18 @@ else:
     _Base = object
 
 PROMPT_KEYS: list[tuple[str, str]] = [
-    ("enter", "send the prompt (queued while the agent is busy)"),
+    ("enter", "send (queued while the agent is busy)"),
     ("shift+enter, ctrl+j", "newline"),
     ("up / down", "prompt history (on the first / last line)"),
-    ("ctrl+s", "steer the running turn with this text"),
-    ("escape escape", "cancel the running turn (again after 10 s: force stop)"),
+    ("escape escape", "cancel the turn (if ignored 10 s: force stop)"),
     ("r (empty prompt)", "restart an exited or failed agent"),
-    ("tab / shift+tab", "move focus (permission prompt, queue, transcript)"),
+    ("tab / shift+tab", "focus permission prompt, queue, transcript"),
 ]
+
+
+def _key_display(key: str) -> str:
+    """A binding's keys as typed: ``A,shift+a`` → ``A``; ``escape`` stays ``escape``."""
+    return key.split(",")[0]
 
 
 class RoomActions(_Base):
@@ -222,7 +226,7 @@ class RoomActions(_Base):
     async def action_toggle_layout(self) -> None:
         layout = self.engine.layout
         layout.mode = "single" if layout.mode == "tiled" else "tiled"
-        self.query_one("#panes").set_class(layout.mode == "tiled", "-tiled")
+        self.panes_container.set_class(layout.mode == "tiled", "-tiled")
         self.save_layout_soon()
         await self._sync_panes()
         pane = self.current_pane
@@ -237,15 +241,15 @@ class RoomActions(_Base):
         """Every key, generated from the binding tables."""
         prefix = [(f"{keys.PREFIX_DISPLAY} {e.display}", e.description) for e in keys.PREFIX_KEYS]
         app_keys = [
-            (self.get_key_display(b), b.description)
+            (_key_display(b.key), b.description)
             for b in self.BINDINGS  # type: ignore[attr-defined]
             if not b.key.startswith("alt+")
         ]
         app_keys.insert(0, ("alt+1 … alt+9", "jump to room 1–9"))
         app_keys.append((self.COMMAND_PALETTE_BINDING, "command palette: every room action by name"))
-        permission = [(self.get_key_display(b), b.description) for b in PermissionPanel.BINDINGS[9:]]  # type: ignore[union-attr]
+        permission = [(_key_display(b.key), b.description) for b in PermissionPanel.BINDINGS[9:]]  # type: ignore[union-attr]
         permission.insert(0, ("1 … 9", "pick the option by position"))
-        prompt = [*PROMPT_KEYS, *((self.get_key_display(b), b.description) for b in PromptInput.BINDINGS)]  # type: ignore[union-attr]
+        prompt = [*PROMPT_KEYS, *((_key_display(b.key), b.description) for b in PromptInput.BINDINGS)]  # type: ignore[union-attr]
         return [
             ("Prefix commands (ctrl+b, then the key)", prefix),
             ("Anywhere", app_keys),

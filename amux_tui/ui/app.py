@@ -49,12 +49,12 @@ class AmuxApp(RoomActions, App[None]):
     TITLE = "amux"
     COMMANDS = App.COMMANDS | {RoomCommands}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
-        *(Binding(f"alt+{n}", f"jump({n})", f"Room {n}", show=False, priority=True) for n in range(1, 10)),
-        Binding("ctrl+pagedown", "next_room", "Next room", priority=True),
-        Binding("ctrl+pageup", "prev_room", "Previous room", priority=True),
-        Binding("ctrl+r", "release_queue", "Release held queue", priority=True),
-        Binding("escape", "escape", "Escape twice: cancel the turn"),
+        Binding("ctrl+q", "quit", "quit (asks first when a room is busy)", priority=True),
+        *(Binding(f"alt+{n}", f"jump({n})", f"room {n}", show=False, priority=True) for n in range(1, 10)),
+        Binding("ctrl+pagedown", "next_room", "next room", priority=True),
+        Binding("ctrl+pageup", "prev_room", "previous room", priority=True),
+        Binding("ctrl+r", "release_queue", "release a held queue", priority=True),
+        Binding("escape", "escape", "twice: cancel the running turn"),
     ]
 
     def __init__(
@@ -82,11 +82,17 @@ class AmuxApp(RoomActions, App[None]):
 
     # ---- composition and startup -------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        # Kept as attributes: `query_one` on the app searches the *active* screen, which is
+        # a dialog while one is open.
+        self.key_bar = KeyBar(id="key-bar")
+        self._room_list = RoomList(id="room-list")
+        self.panes_container = Container(id="panes")
+        self._empty = Static("No rooms. Press ctrl+b c to create one.", id="empty", markup=False)
         with Horizontal(id="main"):
-            yield RoomList(id="room-list")
-            with Container(id="panes"):
-                yield Static("No rooms. Press ctrl+b c to create one.", id="empty", markup=False)
-        yield KeyBar(id="key-bar")
+            yield self._room_list
+            with self.panes_container:
+                yield self._empty
+        yield self.key_bar
 
     async def on_mount(self) -> None:
         engine = self.engine
@@ -99,7 +105,7 @@ class AmuxApp(RoomActions, App[None]):
             room = engine.create_first_run_room()
             engine.layout.focused = room.id
         self.room_list.sync(list(engine.rooms.values()))
-        self.query_one("#panes").set_class(engine.layout.mode == "tiled", "-tiled")
+        self.panes_container.set_class(engine.layout.mode == "tiled", "-tiled")
         focused = engine.layout.focused if engine.layout.focused in engine.rooms else next(iter(engine.rooms), None)
         if focused is not None:
             await self.focus_room(focused)
@@ -144,7 +150,7 @@ class AmuxApp(RoomActions, App[None]):
     # ---- which rooms are on screen -------------------------------------------------------------
     @property
     def room_list(self) -> RoomList:
-        return self.query_one(RoomList)
+        return self._room_list
 
     @property
     def current_room(self) -> Room | None:
@@ -190,7 +196,7 @@ class AmuxApp(RoomActions, App[None]):
 
     async def _sync_panes(self) -> None:
         """Mount panes for visible rooms (lazily, in room order) and show only those."""
-        container = self.query_one("#panes")
+        container = self.panes_container
         visible = self.visible_ids()
         for room_id in visible:
             if room_id not in self.panes:
@@ -209,7 +215,7 @@ class AmuxApp(RoomActions, App[None]):
             pane.set_class(room_id == self.engine.layout.focused, "-focused")
             if shown and pane.stale and room_id in self._attached:
                 pane.show_transcript()
-        self.query_one("#empty").display = not visible
+        self._empty.display = not visible
         if self.tiled:
             count = max(1, len(visible))
             columns = 1 if count == 1 else 2 if count <= 4 else 3
@@ -267,6 +273,8 @@ class AmuxApp(RoomActions, App[None]):
 
     def _spin(self) -> None:
         """Advance spinners of busy rooms (and re-check force stop, which is time based)."""
+        if self._shut_down:
+            return
         self._tick += 1
         tick = self._tick if self.animate else None
         for index, room in enumerate(self.engine.rooms.values()):
@@ -279,7 +287,7 @@ class AmuxApp(RoomActions, App[None]):
             pane = self.panes.get(room.id)
             if pane is not None and pane.is_mounted and pane.display:
                 pane.tick(tick, index + 1, room.id in self.hub.unread)
-        if self.escape_press.pending is False and self.query_one(KeyBar).badge == "esc again":
+        if not self.escape_press.pending and self.key_bar.badge == "esc again":
             self.update_key_bar()
 
     def _on_attention(self, room: Room, reason: str) -> None:
@@ -320,7 +328,9 @@ class AmuxApp(RoomActions, App[None]):
 
     def update_key_bar(self) -> None:
         """The footer: prefix commands while armed, else what the current state allows."""
-        bar = self.query_one(KeyBar)
+        bar = self.key_bar
+        if self._shut_down:
+            return
         if self.prefix.armed:
             hints = [(entry.display, entry.footer) for entry in keys.PREFIX_KEYS if entry.footer]
             bar.set_hints([*hints, ("esc", "cancel")], "PREFIX")

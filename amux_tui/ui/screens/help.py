@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
@@ -35,10 +35,13 @@ class HelpScreen(ModalScreen[None]):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
+        # Two columns so everything fits a normal terminal: prefix commands on the left.
+        left, right = self.sections[:1], self.sections[1:]
         with Vertical(classes="dialog", id="help-dialog"):
             yield Label("amux keys", classes="dialog-title")
-            with VerticalScroll(id="help-body"):
-                yield Static(render_sections(self.sections), id="help-text")
+            with VerticalScroll(id="help-body"), Horizontal(id="help-columns"):
+                yield Static(render_sections(left), id="help-left")
+                yield Static(render_sections(right), id="help-right")
             yield Label("escape closes", classes="dialog-hint")
 
     def action_close(self) -> None:

@@ -55,7 +55,7 @@ class InspectorScreen(ModalScreen[None]):
             yield Label(f"Inspector — {printable(self.room.title, 60)} ({self.room.id})", classes="dialog-title", markup=False)
             with TabbedContent():
                 with TabPane("Snapshot", id="tab-snapshot"):
-                    yield Log(id="inspector-snapshot", highlight=False)
+                    yield Log(id="inspector-snapshot", highlight=False, auto_scroll=False)
                 with TabPane("Stderr", id="tab-stderr"):
                     yield Log(id="inspector-stderr", highlight=False)
                 with TabPane("Agent log", id="tab-agent-log"):

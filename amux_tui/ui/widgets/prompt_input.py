@@ -22,7 +22,7 @@ class PromptInput(TextArea):
     """Multi-line prompt with send, steer and per-room history."""
 
     BINDINGS = [
-        Binding("ctrl+s", "steer", "Steer", tooltip="Steer the running turn with this text"),
+        Binding("ctrl+s", "steer", "steer the running turn with this text"),
     ]
 
     @dataclass

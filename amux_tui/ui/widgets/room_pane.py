@@ -166,7 +166,8 @@ class RoomPane(Widget):
 
     # ---- draft -------------------------------------------------------------------------------
     def on_text_area_changed(self, event: PromptInput.Changed) -> None:
-        self._last_typed = time.monotonic()
+        # Only text being written counts as "mid-sentence"; an emptied prompt (sent) does not.
+        self._last_typed = time.monotonic() if event.text_area.text else 0.0
         if self._draft_timer is not None:
             self._draft_timer.stop()
         self._draft_timer = self.set_timer(DRAFT_DEBOUNCE, self.save_draft)

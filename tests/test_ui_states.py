@@ -1,0 +1,258 @@
+"""Room states and flags driven by the real demo agent (SPEC §1.2), and permission keys."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_ui_support import (
+    add_demo_rooms,
+    open_engine,
+    running,
+    screen_text,
+    send,
+    wait_for,
+    wait_idle,
+    wait_ready,
+)
+
+from amux_tui.engine import frames as F
+from amux_tui.ui.widgets.permission_panel import PermissionPanel
+
+
+def _frames(room) -> list[dict]:
+    room.log.flush()
+    return [json.loads(line)["frame"] for line in room.log_path.read_text().splitlines() if line.strip()]
+
+
+def _answers(room) -> list[object]:
+    """Outcomes the user gave, in order (optionId, or "cancelled")."""
+    out = []
+    for f in _frames(room):
+        if f.get("method") == F.AGENT_REQUEST_RESOLVED and f["params"].get("resolvedBy") == F.RESOLVED_LOCAL:
+            outcome = f["params"]["result"]["outcome"]
+            out.append(outcome.get("optionId", outcome["outcome"]))
+    return out
+
+
+def _header(app) -> str:
+    return app.current_pane.query_one(".room-header").render().plain
+
+
+def _list_entry(app, room) -> str:
+    return app.room_list.items()[room.id].render().plain
+
+
+async def test_busy_shows_a_spinner_that_moves():
+    engine = open_engine()
+    (room,) = add_demo_rooms(engine, "spin")
+    async with running(engine) as (app, pilot):
+        await wait_ready(pilot, room)
+        await send(pilot, "/slow 3")
+        await wait_for(pilot, lambda: room.status == "busy", what="busy")
+        await pilot.pause(0.15)
+        first = _list_entry(app, room)
+        await pilot.pause(0.25)
+        second = _list_entry(app, room)
+        assert "busy" in first and "busy" in _header(app)
+        assert first.splitlines()[0] != second.splitlines()[0]  # the spinner frame changed
+        room.cancel()
+        await wait_idle(pilot, room)
+        assert "ready" in _list_entry(app, room)
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        (["1"], "allow"),
+        (["2"], "allow-always"),
+        (["a"], "allow"),
+        (["A"], "allow-always"),
+        (["r"], "reject"),
+        (["R"], "reject-always"),
+        (["escape"], "cancelled"),
+    ],
+)
+async def test_permission_keys(keys, expected):
+    engine = open_engine()
+    (room,) = add_demo_rooms(engine, "perm")
+    async with running(engine) as (app, pilot):
+        await wait_ready(pilot, room)
+        await send(pilot, "/permission")
+        await wait_for(pilot, lambda: room.pending_permissions, what="permission asked")
+        await wait_for(pilot, lambda: isinstance(app.focused, PermissionPanel), what="panel focused")
+        text = screen_text(app)
+        assert "Permission needed: Write notes.txt" in text
+        assert "! needs you (1)" in _header(app)
+        assert "1  Allow once" in text and "4  Always reject" in text
+        await pilot.press(*keys)
+        await wait_for(pilot, lambda: not room.pending_permissions, what="answered")
+        assert _answers(room) == [expected]
+        await wait_idle(pilot, room)
+        assert not app.current_pane.permission.display
+        assert "needs you" not in _header(app)
+        assert app.current_pane.prompt.has_focus  # back to the prompt
+
+
+async def test_several_permissions_queue_fifo_with_more_count():
+    engine = open_engine()
+    (room,) = add_demo_rooms(engine, "perm2")
+    async with running(engine) as (app, pilot):
+        await wait_ready(pilot, room)
+        await send(pilot, "/permission 2")
+        await wait_for(pilot, lambda: len(room.pending_permissions) == 2, what="two asked")
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "Write notes-1.txt" in text and "(+1 more)" in text
+        assert "! needs you (2)" in _header(app)
+        assert "!2" in _list_entry(app, room)
+        app.current_pane.permission.focus()
+        await pilot.press("a")
+        await wait_for(pilot, lambda: len(room.pending_permissions) == 1, what="first answered")
+        await pilot.pause(0.1)
+        assert "Write notes-2.txt" in screen_text(app) and "(+1 more)" not in screen_text(app)
+        await pilot.press("r")
+        await wait_idle(pilot, room)
+        assert _answers(room) == ["allow", "reject"]
+
+
+async def test_compacting_badge_appears_and_is_gone_after_turn_complete_without_done(monkeypatch):
+    monkeypatch.setenv("AMUX_DEMO_CHUNK_DELAY", "0.05")  # keeps the compaction visible ~0.5 s
+    engine = open_engine()
+    (room,) = add_demo_rooms(engine, "compact")
+    async with running(engine) as (app, pilot):
+        await wait_ready(pilot, room)
+        await send(pilot, "/compact stranded")
+        await wait_for(pilot, lambda: "⟳ compacting" in _header(app), timeout=20, what="compacting badge")
+        assert "⟳" in _list_entry(app, room)
+        assert app.current_pane.has_class("-compacting")
+        await wait_idle(pilot, room, timeout=30)
+        methods = [f.get("method") for f in _frames(room)]
+        assert F.COMPACTION_STARTED in methods and F.COMPACTION_DONE not in methods  # stranded
+        assert "compacting" not in _header(app) and "⟳" not in _list_entry(app, room)
+        assert not app.current_pane.has_class("-compacting")
+
+
+async def test_crash_shows_exit_code_and_r_restarts():
+    engine = open_engine()
+    (room,) = add_demo_rooms(engine, "crashy")
+    async with running(engine) as (app, pilot):
+        await wait_ready(pilot, room)
+        await send(pilot, "/crash 3")
+        await wait_for(pilot, lambda: room.status == "exited", what="exited")
+        await pilot.pause(0.1)
+        assert "exited (code 3) — r to restart" in _header(app)
+        text = screen_text(app)
+        assert "the agent exited with code 3" in text and "Restart (r)" in text
+        assert "exited 3" in _list_entry(app, room)
+        assert app.current_pane.prompt.has_focus and app.current_pane.prompt.text == ""
+        await pilot.press("r")  # on the empty prompt: restart, not typed
+        await wait_ready(pilot, room)
+        assert app.current_pane.prompt.text == ""
+        await send(pilot, "/recall")
+        await wait_idle(pilot, room)
+        assert "session resumed" in " ".join(getattr(b, "text", "") for b in room.transcript.blocks) or any(
+            f.get("method") == F.SESSION_RESUMED for f in _frames(room)
+        )
+
+
+async def test_prefix_r_restarts_and_failed_room_shows_reason(monkeypatch):
+    engine = open_engine()
+    (room,) = add_demo_rooms(engine, "fails")
+    room.argv = ["/nonexistent/agent-binary"]
+    async with running(engine) as (app, pilot):
+        await wait_for(pilot, lambda: room.status == "failed", what="failed")
+        await pilot.pause(0.1)
+        assert "failed — r to retry" in _header(app)
+        assert "failed:" in screen_text(app)
+        from amux_tui.engine.config import DEMO_AGENT
+
+        room.argv = DEMO_AGENT.argv
+        await pilot.press("ctrl+b", "r")
+        await wait_ready(pilot, room)
+
+
+async def test_unread_set_in_background_and_cleared_on_view():
+    engine = open_engine()
+    front, back = add_demo_rooms(engine, "front", "back")
+    notifier_calls = []
+    async with running(engine, notifier=lambda t, r: notifier_calls.append((t, r))) as (app, pilot):
+        await wait_ready(pilot, front)
+        await app.activate(back)
+        await wait_ready(pilot, back)
+        back.prompt("background work")  # as if sent before switching away
+        await wait_idle(pilot, back)
+        assert back.id in app.hub.unread
+        assert "●" in _list_entry(app, back).splitlines()[1]
+        assert app.room_list.items()[back.id].has_class("-unread")
+        await pilot.press("ctrl+b", "2")
+        await pilot.pause(0.1)
+        assert back.id not in app.hub.unread
+        assert "●" not in _list_entry(app, back).splitlines()[1]
+        assert "unread" not in _header(app)
+
+
+async def test_needs_you_count_in_list_and_prefix_a_jumps_to_it():
+    engine = open_engine()
+    a, b, c = add_demo_rooms(engine, "a", "b", "c")
+    async with running(engine) as (app, pilot):
+        await wait_ready(pilot, a)
+        await app.activate(c)
+        await wait_ready(pilot, c)
+        c.prompt("/permission 2")
+        await wait_for(pilot, lambda: len(c.pending_permissions) == 2, what="c needs you")
+        await pilot.pause(0.1)
+        assert "!2" in _list_entry(app, c)
+        assert app.room_list.items()[c.id].has_class("-needs-you")
+        await pilot.press("ctrl+b", "a")
+        assert app.current_room is c
+        await wait_for(pilot, lambda: isinstance(app.focused, PermissionPanel), what="panel focused")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: len(c.pending_permissions) == 1, what="one left")
+        await pilot.press("escape")
+        await wait_idle(pilot, c)
+        assert _answers(c) == ["allow", "cancelled"]
+        await pilot.press("ctrl+b", "a")  # nothing needs attention: stays
+        assert app.current_room is c
+
+
+async def test_held_queue_after_restart_is_released_with_ctrl_r(tmp_path):
+    home = tmp_path / "home"
+    engine = open_engine(home)
+    (room,) = add_demo_rooms(engine, "held")
+    async with running(engine) as (app, pilot):
+        await wait_ready(pilot, room)
+        await send(pilot, "/slow 20")
+        await wait_for(pilot, lambda: room.busy, what="busy")
+        await send(pilot, "after restart")
+        await wait_for(pilot, lambda: len(room.queue) == 1, what="queued")
+        # Crash the agent: the queue is held so nothing runs on its own.
+        room.proc.kill()
+        await wait_for(pilot, lambda: room.status == "exited", what="exited")
+    engine2 = open_engine(home)
+    async with running(engine2) as (app, pilot):
+        room2 = app.current_room
+        await wait_ready(pilot, room2)
+        await pilot.pause(0.2)
+        assert room2.queue_held
+        assert "held — ctrl+r releases" in screen_text(app)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: not room2.queue, what="released")
+        await wait_idle(pilot, room2)
+        texts = [f["params"]["content"][0]["text"] for f in _frames(room2) if f.get("method") == F.TURN_STARTED]
+        assert texts[-1] == "after restart"
+
+
+async def test_markup_from_the_agent_is_shown_literally():
+    pytest.importorskip("amux_tui.ui.widgets.transcript_view")
+    engine = open_engine()
+    (room,) = add_demo_rooms(engine, "[red]markup[/red] room")
+    async with running(engine) as (app, pilot):
+        await wait_ready(pilot, room)
+        await send(pilot, "/markup")
+        await wait_idle(pilot, room)
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "[bold]x[/bold]" in text and "[red on blue]colours[/red on blue]" in text
+        assert "[@click=app.quit]click me[/]" in text
+        assert "[red]markup[/red] room" in text
