@@ -8,7 +8,9 @@ and redraws from what the rooms report, coalesced to at most one update per room
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 from textual import events
@@ -33,6 +35,7 @@ log = logging.getLogger("amux.ui")
 
 SPIN_INTERVAL = 0.1
 LAYOUT_SAVE_DELAY = 0.5
+STARTING_WAIT = 5.0  # seconds a quit waits for agents that are still handshaking
 
 
 class AmuxApp(RoomActions, App[None]):
@@ -76,6 +79,7 @@ class AmuxApp(RoomActions, App[None]):
         self.panes: dict[str, RoomPane] = {}
         self.previous_room: str | None = None
         self._attached: set[str] = set()
+        self._start_tasks: dict[str, asyncio.Future[None]] = {}
         self._tick = 0
         self._layout_timer: Any = None
         self._shut_down = False
@@ -144,8 +148,15 @@ class AmuxApp(RoomActions, App[None]):
         await self.attach(room)
         if room.id not in self._attached or self._shut_down:
             return
-        if room.status == NOT_STARTED:
-            await self.engine.activate(room)
+        if room.status != NOT_STARTED:
+            return
+        pending = self._start_tasks.get(room.id)
+        if pending is not None and not pending.done():
+            return  # already starting: a second ensure_started() before the first task
+            # runs would spawn a second agent (the room's lifecycle flips only in start())
+        task = room.ensure_started()  # Engine.activate(), minus the load done above
+        if task is not None:
+            self._start_tasks[room.id] = task
 
     # ---- which rooms are on screen -------------------------------------------------------------
     @property
@@ -333,7 +344,7 @@ class AmuxApp(RoomActions, App[None]):
             return
         if self.prefix.armed:
             hints = [(entry.display, entry.footer) for entry in keys.PREFIX_KEYS if entry.footer]
-            bar.set_hints([*hints, ("esc", "cancel")], "PREFIX")
+            bar.set_hints(hints, "PREFIX", tail=[("esc", "cancel")])
             return
         room = self.current_room
         hints: list[tuple[str, str]] = [("ctrl+b", "prefix")]
@@ -351,9 +362,9 @@ class AmuxApp(RoomActions, App[None]):
                 hints.append(("ctrl+r", "release queue"))
             if room.pending_permissions:
                 hints.append(("tab", "answer permission"))
-        hints += [("ctrl+b c", "new"), ("ctrl+b w", "rooms"), ("ctrl+b z", "single" if self.tiled else "tiled"),
-                  ("ctrl+b ?", "help"), ("ctrl+p", "commands"), ("ctrl+q", "quit")]  # fmt: skip
-        bar.set_hints(hints, badge)
+        hints += [("ctrl+b ?", "help"), ("ctrl+b w", "rooms"), ("ctrl+b z", "single" if self.tiled else "tiled"),
+                  ("ctrl+b c", "new room"), ("ctrl+p", "commands")]  # fmt: skip
+        bar.set_hints(hints, badge, tail=[("ctrl+q", "quit")])
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self.update_key_bar()
@@ -373,6 +384,11 @@ class AmuxApp(RoomActions, App[None]):
             if room is not None:
                 room.unsubscribe(self.hub)
         self._attached.clear()
+        # A room still handshaking would be missed by the stop (its process is not known
+        # yet) and outlive amux: let handshakes finish first (bounded).
+        deadline = time.monotonic() + STARTING_WAIT
+        while any(r.status == "starting" for r in self.engine.rooms.values()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         await self.engine.shutdown()
 
     async def on_unmount(self) -> None:

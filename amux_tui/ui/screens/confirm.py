@@ -9,6 +9,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from amux_tui.ui.motion import still_cursors
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """Dismisses with True (``y``/enter on the confirm button) or False (``n``/escape)."""
@@ -33,6 +35,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(f"{self.cancel_label} (n)", id="confirm-no")
 
     def on_mount(self) -> None:
+        still_cursors(self)
         self.query_one("#confirm-no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

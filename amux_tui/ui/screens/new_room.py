@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, Select
 
 from amux_tui.engine.config import AgentSpec
 from amux_tui.ui.format import printable
+from amux_tui.ui.motion import still_cursors
 
 
 def check_cwd(text: str) -> tuple[str | None, str | None]:
@@ -64,6 +65,7 @@ class NewRoomScreen(ModalScreen[dict[str, Any] | None]):
                 yield Button("Cancel", id="new-cancel")
 
     def on_mount(self) -> None:
+        still_cursors(self)
         self.query_one("#new-cwd", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

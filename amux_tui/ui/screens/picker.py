@@ -13,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from amux_tui.ui.motion import still_cursors
+
 
 @dataclass(frozen=True, slots=True)
 class PickerEntry:
@@ -72,6 +74,7 @@ class RoomPickerScreen(ModalScreen[str | None]):
             yield OptionList(id="picker-options")
 
     def on_mount(self) -> None:
+        still_cursors(self)
         self._fill("")
         self.query_one("#picker-filter", Input).focus()
 

@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from amux_tui.ui.motion import still_cursors
+
 
 class RenameScreen(ModalScreen[str | None]):
     """Dismisses with the new title, or None when cancelled."""
@@ -23,6 +25,9 @@ class RenameScreen(ModalScreen[str | None]):
             yield Label("Rename room", classes="dialog-title")
             yield Input(self.current, placeholder="title", id="rename-input", select_on_focus=True)
             yield Label("enter to rename, escape to cancel", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        still_cursors(self)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

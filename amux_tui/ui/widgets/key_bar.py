@@ -5,9 +5,15 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widget import Widget
 
+Hint = tuple[str, str]
+
 
 class KeyBar(Widget):
-    """One line of ``key description`` pairs with an optional mode badge in front."""
+    """One line of ``key description`` pairs, most important first, with an optional badge.
+
+    Hints that do not fit are dropped from the end; ``tail`` hints (quit) always show, at
+    the right edge.
+    """
 
     DEFAULT_CSS = """
     KeyBar { dock: bottom; height: 1; background: $panel; color: $text-muted; }
@@ -17,12 +23,14 @@ class KeyBar(Widget):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.badge: str | None = None
-        self.hints: list[tuple[str, str]] = []
+        self.hints: list[Hint] = []
+        self.tail: list[Hint] = []
 
-    def set_hints(self, hints: list[tuple[str, str]], badge: str | None = None) -> None:
-        if hints == self.hints and badge == self.badge:
+    def set_hints(self, hints: list[Hint], badge: str | None = None, tail: list[Hint] | None = None) -> None:
+        tail = tail or []
+        if hints == self.hints and badge == self.badge and tail == self.tail:
             return
-        self.hints, self.badge = hints, badge
+        self.hints, self.badge, self.tail = hints, badge, tail
         self.set_class(badge == "PREFIX", "-prefix")
         self.refresh()
 
@@ -30,12 +38,22 @@ class KeyBar(Widget):
     def plain(self) -> str:
         return self.render().plain
 
+    @staticmethod
+    def _pieces(hints: list[Hint]) -> list[Content]:
+        return [Content.assemble((f" {key}", "bold $accent"), f" {description} ") for key, description in hints]
+
     def render(self) -> Content:
-        parts: list[tuple[str, str] | str] = []
+        width = self.size.width or 10_000
+        head: list[Content] = []
         if self.badge:
-            parts.append((f" {self.badge} ", "bold reverse $warning"))
-            parts.append(" ")
-        for key, description in self.hints:
-            parts.append((f" {key}", "bold $accent"))
-            parts.append(f" {description} ")
-        return Content.assemble(*parts)
+            head.append(Content.assemble((f" {self.badge} ", "bold reverse $warning"), " "))
+        tail = self._pieces(self.tail)
+        room = width - sum(len(p) for p in head) - sum(len(p) for p in tail)
+        body: list[Content] = []
+        for piece in self._pieces(self.hints):
+            if len(piece) > room:
+                break
+            body.append(piece)
+            room -= len(piece)
+        gap = Content(" " * max(0, room)) if tail else Content("")
+        return Content("").join([*head, *body, gap, *tail])

@@ -75,7 +75,7 @@ class FailureBanner(Widget):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="banner-row"):
             yield Static(id="banner-text")
-            yield Button("Restart (r)", id="banner-restart", variant="warning")
+            yield Button("Restart (r)", id="banner-restart", variant="warning", compact=True)
 
     def update_state(self) -> None:
         room = self.room

@@ -15,6 +15,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from amux_tui.engine.room import Room
+from amux_tui.ui.motion import still_cursors
 from amux_tui.ui.widgets.permission_panel import PermissionPanel
 from amux_tui.ui.widgets.prompt_input import PromptInput
 from amux_tui.ui.widgets.queue_strip import QueueStrip
@@ -95,6 +96,7 @@ class RoomPane(Widget):
         )
 
     def on_mount(self) -> None:
+        still_cursors(self)
         prompt = self.prompt
         prompt.move_cursor(prompt.document.end)
         self.query_one(PermissionPanel).display = False

@@ -1,0 +1,54 @@
+"""Tiled layout under load: four rooms flooding while the user types into a fifth (SPEC §7)."""
+
+from __future__ import annotations
+
+import time
+
+from test_ui_support import add_demo_rooms, open_engine, running, wait_for, wait_ready
+from textual import events
+from textual.keys import _character_to_key
+
+FLOOD = 20_000
+
+
+async def test_keystrokes_land_while_four_tiled_rooms_flood():
+    engine = open_engine()
+    rooms = add_demo_rooms(engine, "f1", "f2", "f3", "f4", "typist")
+    *flooders, typist = rooms
+    engine.layout.mode = "tiled"
+    async with running(engine) as (app, pilot):
+        for room in rooms:
+            await app.activate(room)
+        for room in rooms:
+            await wait_ready(pilot, room)
+        assert len([p for p in app.panes.values() if p.display]) == 5
+        await pilot.press("ctrl+b", "5")
+        assert app.current_room is typist
+        for room in flooders:
+            room.prompt(f"/flood {FLOOD}")
+        await wait_for(pilot, lambda: all(r.busy for r in flooders), what="all flooding")
+        message = "typing while four rooms stream"
+        prompt = app.current_pane.prompt
+        during_flood, latencies = 0, []
+        for ch in message:
+            # Keys are posted the way the driver posts them (Pilot.press would wait for the
+            # app to go idle, which it never does while four rooms stream).
+            before, sent = len(prompt.text), time.monotonic()
+            app.post_message(events.Key(_character_to_key(ch) if not ch.isalnum() else ch, ch))
+            await wait_for(pilot, lambda before=before: len(prompt.text) > before, timeout=10, what=f"key {ch!r}")
+            latencies.append(time.monotonic() - sent)
+            during_flood += any(r.busy for r in flooders)
+        assert prompt.text == message
+        assert during_flood >= 5, f"only {during_flood} keys landed during the floods: the test proves nothing"
+        assert max(latencies) < 2.0, f"slowest key took {max(latencies):.2f}s"
+        await wait_for(pilot, lambda: not any(r.busy for r in flooders), timeout=120, what="floods done")
+        await pilot.pause(0.2)
+        for room in flooders:
+            text = room.transcript.blocks[-1].text if room.transcript.blocks else ""
+            streamed = [b for b in room.transcript.blocks if b.kind == "message"]
+            assert streamed and f"chunk {FLOOD} " in streamed[-1].text, room.title
+            assert room.status == "ready", text[:40]
+        # Every pane's view got the final text (flushes are coalesced, not dropped).
+        for room in flooders:
+            view = app.panes[room.id].transcript_view
+            assert view.transcript is room.transcript
