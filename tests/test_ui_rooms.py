@@ -272,3 +272,30 @@ async def test_clicking_a_room_in_the_list_focuses_it():
         target = engine.find("right").id
         await pilot.click(items[target])
         assert _focused_title(app) == "right"
+
+
+async def test_scrolling_up_offers_follow_and_prefix_e_jumps_to_the_end():
+    engine = open_engine()
+    (room,) = add_demo_rooms(engine, "long")
+    async with running(engine) as (app, pilot):
+        await wait_ready(pilot, room)
+        for text in ("/help", "hello", "/tool"):
+            await type_text(pilot, text)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: not room.busy and room.status == "ready", what="idle")
+            await pilot.pause(0.1)
+        view = app.current_pane.transcript_view
+        view.focus()
+        await pilot.press("pageup")
+        await wait_for(pilot, lambda: not view.follow, what="follow off")
+        await pilot.pause(0.1)
+        assert "new output: follow" in app.key_bar.plain
+        app.current_pane.prompt.focus()
+        await pilot.press("ctrl+b", "e")
+        await wait_for(pilot, lambda: view.follow, what="follow on")
+        await pilot.pause(0.1)
+        assert "new output" not in app.key_bar.plain
+        await pilot.press("ctrl+b", "t")  # thoughts hidden, then shown again
+        assert view.show_thoughts is False
+        await pilot.press("ctrl+b", "t")
+        assert view.show_thoughts is True

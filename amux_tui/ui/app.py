@@ -362,11 +362,18 @@ class AmuxApp(RoomActions, App[None]):
                 hints.append(("ctrl+r", "release queue"))
             if room.pending_permissions:
                 hints.append(("tab", "answer permission"))
+            pane = self.current_pane
+            if pane is not None and pane.is_mounted and not getattr(pane.transcript_view, "follow", True):
+                hints.insert(1, ("ctrl+b e", "↓ new output: follow"))
         hints += [("ctrl+b ?", "help"), ("ctrl+b w", "rooms"), ("ctrl+b z", "single" if self.tiled else "tiled"),
                   ("ctrl+b c", "new room"), ("ctrl+p", "commands")]  # fmt: skip
         bar.set_hints(hints, badge, tail=[("ctrl+q", "quit")])
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.update_key_bar()
+
+    def on_transcript_view_follow_changed(self, event: Any) -> None:
+        # The user scrolled up (or back to the end): offer the way back to live output.
         self.update_key_bar()
 
     # ---- shutdown --------------------------------------------------------------------------------
