@@ -1,0 +1,464 @@
+"""The transcript of a room (SPEC §1.3), as a line-API scroll view.
+
+One :class:`TranscriptView` shows one :class:`~amux_tui.engine.transcript.Transcript` at a
+time and switches between transcripts cheaply (room switching): it keeps a
+:class:`~amux_tui.ui.widgets.transcript_layout.TranscriptLayout` per transcript in a
+``WeakKeyDictionary`` (heights, piece boundaries and an LRU of rendered lines), renders only
+the parts near the viewport and estimates the height of the rest. The caller coalesces
+frames and calls :meth:`TranscriptView.blocks_changed` every ~40 ms with the changed blocks.
+
+Scrolling: the view *follows* the end until the user scrolls away from it (keys, wheel,
+scroll bar); scrolling back to the bottom or ``end`` / :meth:`jump_to_end` follows again.
+When parts above the top line get rendered and turn out taller or shorter than estimated,
+the scroll position is moved by the difference so that what is on screen stays put.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from weakref import WeakKeyDictionary
+
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from amux_tui.engine.transcript import Transcript
+from amux_tui.engine.transcript_blocks import Block
+from amux_tui.ui.render_blocks import Palette, is_collapsible
+from amux_tui.ui.widgets.transcript_layout import Anchor, TranscriptLayout
+
+__all__ = ["TranscriptView"]
+
+ACTIVE_LINES = 3000
+"""Rendered lines kept for the transcript on screen (a few screens of scroll-back)."""
+INACTIVE_LINES = 300
+"""Rendered lines kept for a transcript switched away from (its last screen, for switching back)."""
+MAX_PASSES = 4  # re-render passes while estimates settle (each pass makes more parts exact)
+
+
+class TranscriptView(ScrollView, can_focus=True):
+    """Scrollable, virtualised view of a transcript's blocks."""
+
+    DEFAULT_CSS = """
+    TranscriptView {
+        background: $surface;
+        color: $foreground;
+        overflow-x: hidden;
+        overflow-y: scroll;
+        scrollbar-size-vertical: 1;
+        & > .transcript-view--prompt { background: $primary 25%; color: $text; text-style: bold; }
+        & > .transcript-view--steer { background: $secondary 35%; color: $text; text-style: bold; }
+        & > .transcript-view--prompt-text { color: $text; }
+        & > .transcript-view--thought { color: $text-muted; text-style: italic; }
+        & > .transcript-view--muted { color: $text-muted; }
+        & > .transcript-view--title { text-style: bold; }
+        & > .transcript-view--accent { color: $text-accent; }
+        & > .transcript-view--success { color: $text-success; }
+        & > .transcript-view--warning { color: $text-warning; }
+        & > .transcript-view--error { color: $text-error; }
+        & > .transcript-view--diff-add { color: $text-success; }
+        & > .transcript-view--diff-remove { color: $text-error; }
+        & > .transcript-view--divider { color: $text-primary; }
+    }
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "transcript-view--prompt", "transcript-view--steer", "transcript-view--prompt-text",
+        "transcript-view--thought", "transcript-view--muted", "transcript-view--title",
+        "transcript-view--accent", "transcript-view--success", "transcript-view--warning",
+        "transcript-view--error", "transcript-view--diff-add", "transcript-view--diff-remove",
+        "transcript-view--divider",
+    }  # fmt: skip
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "scroll_lines(-1)", "Up", show=False),
+        Binding("down", "scroll_lines(1)", "Down", show=False),
+        Binding("pageup", "scroll_pages(-1)", "Page up", show=False),
+        Binding("pagedown", "scroll_pages(1)", "Page down", show=False),
+        Binding("home", "scroll_home", "Top", show=False),
+        Binding("end", "jump_to_end", "End"),
+        Binding("t", "toggle_thoughts", "Thoughts"),
+        Binding("enter,space", "toggle_here", "Fold", show=False),
+    ]
+
+    follow: reactive[bool] = reactive(True, init=False)
+    """Stay pinned to the end as output arrives; False once the user scrolls up."""
+    show_thoughts: reactive[bool] = reactive(True, init=False)
+    """Show thought blocks (``t`` toggles)."""
+
+    class FollowChanged(Message):
+        """``follow`` flipped (the shell shows a "↓ new output" hint while it is False)."""
+
+        def __init__(self, view: TranscriptView, follow: bool) -> None:
+            super().__init__()
+            self.view = view
+            self.follow = follow
+
+        @property
+        def control(self) -> TranscriptView:
+            """The view whose follow state changed."""
+            return self.view
+
+    def __init__(
+        self,
+        transcript: Transcript | None = None,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._layouts: WeakKeyDictionary[Transcript, TranscriptLayout] = WeakKeyDictionary()
+        self._transcript: Transcript | None = None
+        self._layout: TranscriptLayout | None = None
+        self._palette: Palette | None = None
+        self._adjusting = False  # True while the view moves itself (not the user)
+        self._resync_pending = False
+        self._pending_anchor: Anchor | None = None  # to restore once the view has a size
+        self._mouse_y: int | None = None  # line under the mouse, in view coordinates
+        # Strips for recently painted lines, by identity of the cached line: Textual repaints
+        # the whole view on every scroll, and a Strip is costly to build (and to keep).
+        self._strips: dict[int, tuple[object, Strip]] = {}
+        if transcript is not None:
+            self._transcript = transcript
+            self._layout = self._layout_for(transcript)
+
+    # --- public API ---------------------------------------------------------------------
+
+    @property
+    def transcript(self) -> Transcript | None:
+        """The transcript on screen."""
+        return self._transcript
+
+    def set_transcript(self, transcript: Transcript) -> None:
+        """Show another transcript; its layout (and position) is kept from last time.
+
+        Showing the same transcript again catches up with whatever changed meanwhile.
+        """
+        if transcript is self._transcript:
+            if self._layout is not None and self._ready:
+                self._layout.sync(transcript.blocks, self._width, self.show_thoughts)
+                self._sync_viewport()
+            return
+        old = self._layout
+        if old is not None:
+            old.follow = self.follow
+            old.anchor = self._top_anchor()
+            old.trim(INACTIVE_LINES)
+        self._transcript = transcript
+        layout = self._layout = self._layout_for(transcript)
+        self.follow = layout.follow
+        self._pending_anchor = None if layout.follow else layout.anchor
+        if self._ready:
+            self._relayout()
+
+    def blocks_changed(self, blocks: list[Block]) -> None:
+        """Re-render ``blocks`` (changed or added) of the transcript on screen."""
+        layout, transcript = self._layout, self._transcript
+        if layout is None or transcript is None:
+            return
+        if not self._ready:
+            layout.update(blocks, transcript.blocks)
+            return
+        if layout.width != self._width:
+            layout.sync(transcript.blocks, self._width, self.show_thoughts)
+        else:
+            layout.update(blocks, transcript.blocks)
+        self._sync_viewport()
+
+    def jump_to_end(self) -> None:
+        """Scroll to the end and follow new output again."""
+        self.follow = True
+        self._sync_viewport()
+
+    def toggle_block(self, block_index: int) -> None:
+        """Collapse or expand a thought or tool call (no-op for other blocks)."""
+        layout, transcript = self._layout, self._transcript
+        if layout is None or transcript is None:
+            return
+        if not 0 <= block_index < len(transcript.blocks):
+            return
+        block = transcript.blocks[block_index]
+        if not is_collapsible(block):
+            return
+        layout.collapsed[block_index] = not layout.is_collapsed(block)
+        if block_index < len(layout.heights):
+            layout.refresh_block(block)
+        if self._ready:
+            self._sync_viewport()
+
+    # --- reactives ------------------------------------------------------------------------
+
+    def watch_follow(self, follow: bool) -> None:
+        self.post_message(self.FollowChanged(self, follow))
+
+    def watch_show_thoughts(self, show: bool) -> None:
+        if self._layout is not None and self._transcript is not None and self._ready:
+            self._layout.sync(self._transcript.blocks, self._width, show)
+            self._sync_viewport()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._adjusting or self._layout is None or not self._ready:
+            return
+        # Keys, wheel and scroll bar go through _scroll_to, which sets the target first; a
+        # clamp after the content shrank does not, and must not change what we follow.
+        if round(new_value) == round(self.scroll_target_y):
+            at_end = round(new_value) >= self.max_scroll_y
+            if at_end != self.follow:
+                self.follow = at_end
+        elif not self.app.animator.is_being_animated(self, "scroll_y"):
+            # Clamped: keep the target in step, or the next wheel step starts from a stale one.
+            self.scroll_target_y = new_value
+        self._sync_viewport()
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def action_scroll_lines(self, lines: int) -> None:
+        """Scroll by ``lines`` (negative: up)."""
+        self._user_scroll(self.scroll_offset.y + lines)
+
+    def action_scroll_pages(self, pages: int) -> None:
+        """Scroll by whole screens."""
+        self._user_scroll(self.scroll_offset.y + pages * max(1, self._height - 1))
+
+    def action_scroll_home(self) -> None:
+        """Scroll to the first line."""
+        self._user_scroll(0)
+
+    def action_jump_to_end(self) -> None:
+        """``end``: scroll to the end and follow."""
+        self.jump_to_end()
+
+    def action_toggle_thoughts(self) -> None:
+        """``t``: hide or show thoughts."""
+        self.show_thoughts = not self.show_thoughts
+
+    def action_toggle_here(self) -> None:
+        """Toggle the collapsible block under the mouse, else the last one on screen."""
+        index = self._collapsible_here()
+        if index is not None:
+            self.toggle_block(index)
+
+    # --- events -----------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.call_after_refresh(self._relayout)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._relayout()
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or self._layout is None or self._transcript is None:
+            return
+        index = self._block_at_view_line(offset.y)
+        if index is not None and is_collapsible(self._transcript.blocks[index]):
+            self.toggle_block(index)
+            event.stop()
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        # Already at the bottom (the position did not change): scrolling down still
+        # means "take me to the end".
+        if not self.follow and self.is_vertical_scroll_end:
+            self.follow = True
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        offset = event.get_content_offset(self)
+        self._mouse_y = None if offset is None else offset.y
+
+    def on_leave(self, event: events.Leave) -> None:
+        self._mouse_y = None
+
+    def notify_style_update(self) -> None:
+        """Theme or CSS changed: rebuild the palette; re-render only if it differs."""
+        super().notify_style_update()
+        if self._palette is None:
+            return
+        old, self._palette = self._palette, None
+        if self._get_palette() != old:
+            for layout in list(self._layouts.values()):
+                layout.clear_lines()
+            self.refresh()
+
+    # --- rendering --------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the viewport, from the rendered-lines cache."""
+        width = self._width
+        layout = self._layout
+        if layout is None or self._transcript is None:
+            return Strip.blank(width, self.rich_style)
+        absolute = self.scroll_offset.y + y
+        line = layout.line(absolute)
+        if line is None:  # not prepared by _sync_viewport (e.g. mid-resize): render it now
+            layout.ensure(absolute, absolute + 1, self._transcript.blocks, self.app.console,
+                          self._get_palette())  # fmt: skip
+            line = layout.line(absolute)
+            self._schedule_resync()
+        if not line:
+            return Strip.blank(width, self.rich_style)
+        cached = self._strips.get(id(line))
+        if cached is not None and cached[0] is line:
+            strip = cached[1]
+        else:
+            if len(self._strips) > 1024:
+                self._strips.clear()
+            strip = Strip(line, layout.width)
+            self._strips[id(line)] = (line, strip)
+        return strip if layout.width == width else strip.adjust_cell_length(width, self.rich_style)
+
+    # --- internals --------------------------------------------------------------------------
+
+    @property
+    def _ready(self) -> bool:
+        return self.is_mounted and self._width > 0 and self._height > 0
+
+    @property
+    def _width(self) -> int:
+        return self.scrollable_content_region.width
+
+    @property
+    def _height(self) -> int:
+        return self.scrollable_content_region.height
+
+    def _layout_for(self, transcript: Transcript) -> TranscriptLayout:
+        layout = self._layouts.get(transcript)
+        if layout is None:
+            layout = self._layouts[transcript] = TranscriptLayout(ACTIVE_LINES)
+        layout.max_lines = ACTIVE_LINES
+        return layout
+
+    def _get_palette(self) -> Palette:
+        if self._palette is None:
+            get = self.get_component_rich_style
+            dark = self.app.current_theme.dark if self.is_attached else True
+            self._palette = Palette(
+                base=self.rich_style,
+                prompt_header=get("transcript-view--prompt"),
+                prompt=get("transcript-view--prompt-text"),
+                steer=get("transcript-view--steer"),
+                thought=get("transcript-view--thought"),
+                muted=get("transcript-view--muted"),
+                title=get("transcript-view--title"),
+                accent=get("transcript-view--accent"),
+                success=get("transcript-view--success"),
+                warning=get("transcript-view--warning"),
+                error=get("transcript-view--error"),
+                diff_add=get("transcript-view--diff-add"),
+                diff_remove=get("transcript-view--diff-remove"),
+                divider=get("transcript-view--divider"),
+                code_theme="monokai" if dark else "default",
+            )
+        return self._palette
+
+    def _relayout(self) -> None:
+        """Size known or changed: re-estimate at the new width and show the right lines."""
+        layout, transcript = self._layout, self._transcript
+        if layout is None or transcript is None or not self._ready:
+            return
+        if self._pending_anchor is not None:  # where this transcript was left last time
+            anchor, self._pending_anchor = self._pending_anchor, None
+        elif layout.width == self._width:  # only the height changed
+            anchor = self._top_anchor()
+        else:  # re-wrapping changes every height: keep the top block
+            anchor = (self._top_anchor()[0], -1, 0)
+        layout.sync(transcript.blocks, self._width, self.show_thoughts)
+        if layout.heights and not self.follow:
+            self._set_virtual_height(layout.total)
+            self._scroll_to_y(layout.y_of(anchor))
+        self._sync_viewport()
+
+    def _sync_viewport(self) -> None:
+        """Render what is (about to be) visible, then fix the virtual size and position."""
+        layout, transcript = self._layout, self._transcript
+        if layout is None or transcript is None or not self._ready:
+            return
+        blocks = transcript.blocks
+        console, palette = self.app.console, self._get_palette()
+        height = self._height
+        margin = height  # one screen each way, so a page up/down lands on exact heights
+        if self.follow:
+            for _ in range(MAX_PASSES):
+                total = layout.total
+                if not layout.ensure(total - height - margin, total, blocks, console, palette):
+                    break
+            self._set_virtual_height(layout.total)
+            self._scroll_to_y(max(0, layout.total - height))
+        else:
+            anchor = self._top_anchor()
+            for _ in range(MAX_PASSES):
+                top = layout.y_of(anchor)
+                lo, hi = top - margin, top + height + margin
+                if not layout.ensure(lo, hi, blocks, console, palette):
+                    break
+            self._set_virtual_height(layout.total)
+            target = layout.y_of(anchor)
+            if target != self.scroll_offset.y:
+                self._scroll_to_y(target)
+        self.refresh()
+
+    def _top_anchor(self) -> Anchor:
+        """The block part at the top of the viewport."""
+        layout = self._layout
+        if layout is None:
+            return (0, -1, 0)
+        return layout.anchor_at(self.scroll_offset.y)
+
+    def _user_scroll(self, y: int) -> None:
+        """A scroll the user asked for; reaching the bottom follows again."""
+        self.scroll_to(y=y, animate=False)
+        if not self.follow and y >= self.max_scroll_y:
+            self.follow = True
+
+    def _set_virtual_height(self, total: int) -> None:
+        size = Size(self._width, total)
+        if self.virtual_size != size:
+            self.virtual_size = size
+
+    def _scroll_to_y(self, y: int) -> None:
+        self._adjusting = True
+        try:
+            self.scroll_to(y=y, animate=False, immediate=True)
+        finally:
+            self._adjusting = False
+
+    def _schedule_resync(self) -> None:
+        if not self._resync_pending:
+            self._resync_pending = True
+
+            def resync() -> None:
+                self._resync_pending = False
+                self._sync_viewport()
+
+            self.call_after_refresh(resync)
+
+    def _block_at_view_line(self, view_y: int) -> int | None:
+        layout = self._layout
+        if layout is None or not layout.heights:
+            return None
+        y = self.scroll_offset.y + view_y
+        if y >= layout.total:
+            return None
+        return layout.block_at(y)
+
+    def _collapsible_here(self) -> int | None:
+        transcript, layout = self._transcript, self._layout
+        if transcript is None or layout is None or not layout.heights:
+            return None
+        if self._mouse_y is not None:
+            index = self._block_at_view_line(self._mouse_y)
+            if index is not None and is_collapsible(transcript.blocks[index]):
+                return index
+        top = self.scroll_offset.y
+        first = layout.block_at(top)
+        last = layout.block_at(top + max(0, self._height - 1))
+        for index in range(last, first - 1, -1):
+            if layout.heights[index] and is_collapsible(transcript.blocks[index]):
+                return index
+        return None
