@@ -270,7 +270,7 @@ def report(seconds: float, rate: int) -> str:
         cells = []
         for kind in ("view", "log", "markdown"):
             cell = f"{kind} {fmt(results[kind])}"
-            if key and kind != "log" and base[key]:
+            if key and kind != "log" and base[key] > 1e-3:  # no ratio to (almost) zero
                 cell += f" (×{results[kind][key] / base[key]:.2f})"
             cells.append(cell)
         out.append(f"  {label:40s} " + " | ".join(cells))
