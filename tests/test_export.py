@@ -120,7 +120,7 @@ def test_export_structure() -> None:
     # markup and escapes are kept literally in prompts and replies
     assert "> Now [bold]refactor[/bold] it" in md
     assert "Starting \x1b[31mnow\x1b[0m [/]" in md
-    assert "⚠️ *turn cancelled*" in md
+    assert "⚠️ *cancel requested*" in md
     assert "*Turn cancelled*" in md
     assert "---\n\n*new session — earlier history is not in the agent's context*" in md
     assert "*compacting context… (acp)*" in md
@@ -136,7 +136,7 @@ def test_export_structure() -> None:
 def test_export_order_follows_transcript() -> None:
     md = export_markdown(build(), **KW)
     order = ["## Turn 1", "Thought", "I'll read the file.", "Read app.py", "- [x] Read the file",
-             "Edit app.py", "Permission requested", "Fixed.", "## Turn 2", "turn cancelled",
+             "Edit app.py", "Permission requested", "Fixed.", "## Turn 2", "cancel requested",
              "Turn cancelled", "new session", "## Turn 3", "compacting context", "context compacted",
              "Turn interrupted"]  # fmt: skip
     positions = [md.index(s) for s in order]

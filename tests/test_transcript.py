@@ -202,7 +202,7 @@ def test_conversation_blocks() -> None:
     assert isinstance(p2, UserPrompt) and p2.turn_id == "at-2"
     assert isinstance(tc3, ToolCall) and tc3.status == "cancelled"
     assert isinstance(perm2, Permission) and perm2.outcome == "turn ended"
-    assert isinstance(notice, Notice) and notice.text == "turn cancelled"
+    assert isinstance(notice, Notice) and notice.text == "cancel requested"
     assert (
         isinstance(end, TurnEnd) and end.outcome == "cancelled" and end.stop_reason == "cancelled"
     )
@@ -407,7 +407,7 @@ def test_cancel_marks_tool_calls_cancelled() -> None:
     [c] = t.apply(tool("c", "C", "pending"))
     changed = t.apply(mux(F.TURN_CANCELLED, amuxTurnId="at-1", cancelledBy="peer-2"))
     assert changed[:2] == [b, c] and isinstance(changed[2], Notice)
-    assert changed[2].text == "turn cancelled by peer-2"
+    assert changed[2].text == "cancel requested by peer-2"
     assert (a.status, b.status, c.status) == ("completed", "cancelled", "cancelled")
     assert (a.version, b.version, c.version) == (0, 1, 1)
     # updates after cancel still land (ACP: keep accepting them)

@@ -374,7 +374,8 @@ class Transcript(RoomAttributes):
             text = "steered"
         else:
             by = as_str(params.get("cancelledBy"))
-            text = "turn cancelled" if by in (None, F.LOCAL_PEER) else f"turn cancelled by {by}"
+            # The agent confirms later (TurnEnd "turn cancelled"); this marks the request.
+            text = "cancel requested" if by in (None, F.LOCAL_PEER) else f"cancel requested by {by}"
             if reason:
                 text += f" ({reason})"
         return self._add(Notice(seq, tid, text, "warning"), changed)
