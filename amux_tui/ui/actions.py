@@ -352,6 +352,8 @@ class RoomActions(_Base):
 
     # ---- quitting --------------------------------------------------------------------------------
     async def action_quit(self) -> None:
+        if isinstance(self.screen, ConfirmScreen):
+            return  # already asking
         busy = [room for room in self.engine.rooms.values() if room.busy]
         if not busy:
             await self._quit()

@@ -73,7 +73,8 @@ class RoomHub:
         if method == F.SESSION_UPDATE:
             if not blocks:  # usage, title, commands: header-only changes
                 self._status.add(rid)
-            if rid not in self.unread and not self._is_visible(rid):
+            elif rid not in self.unread and not self._is_visible(rid):
+                # Output (something to read) while off screen; bookkeeping updates are not.
                 self.unread.add(rid)
                 self._status.add(rid)
         elif method in _STATUS_METHODS:

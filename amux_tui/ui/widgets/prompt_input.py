@@ -53,8 +53,12 @@ class PromptInput(TextArea):
         can_restart: Callable[[], bool] | None = None,
         id: str | None = None,
         classes: str | None = None,
+        placeholder: str = "",
     ) -> None:
-        super().__init__(text, id=id, classes=classes, soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
+        super().__init__(
+            text, id=id, classes=classes, soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
+            placeholder=placeholder,
+        )  # fmt: skip
         self._history = history or (lambda: [])
         self._can_restart = can_restart or (lambda: False)
         self._history_index: int | None = None  # None = editing the live text

@@ -8,6 +8,7 @@ from textual import events
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
+from textual.reactive import var
 from textual.widget import Widget
 
 from amux_tui.engine.room import Room
@@ -23,6 +24,14 @@ def room_number(index: int) -> str:
 class RoomItem(Widget):
     """One room in the list; CSS classes mirror its state (-busy, -needs-you …)."""
 
+    focused = var(False, toggle_class="-focused")
+    visible = var(False, toggle_class="-visible")
+    busy = var(False, toggle_class="-busy")
+    compacting = var(False, toggle_class="-compacting")
+    needs_you = var(False, toggle_class="-needs-you")
+    unread_flag = var(False, toggle_class="-unread")
+    stopped = var(False, toggle_class="-exited")
+
     def __init__(self, room: Room) -> None:
         super().__init__(classes="room-item")
         self.room = room
@@ -34,16 +43,9 @@ class RoomItem(Widget):
         room = self.room
         self.index, self.unread, self.tick = index, unread, tick
         flags = Flags.of(room, unread)
-        for cls, on in (
-            ("-focused", focused),
-            ("-visible", visible),
-            ("-busy", room.busy),
-            ("-compacting", flags.compacting),
-            ("-needs-you", bool(flags.needs_you)),
-            ("-unread", flags.unread),
-            ("-exited", room.status in ("exited", "failed")),
-        ):
-            self.set_class(on, cls)
+        self.focused, self.visible, self.busy = focused, visible, room.busy
+        self.compacting, self.needs_you, self.unread_flag = flags.compacting, bool(flags.needs_you), flags.unread
+        self.stopped = room.status in ("exited", "failed")
         self.refresh()
 
     def render(self) -> Content:

@@ -11,6 +11,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.css.query import NoMatches
 from textual.message import Message
+from textual.reactive import var
 from textual.timer import Timer
 from textual.widget import Widget
 
@@ -65,6 +66,11 @@ class _MissingTranscriptView(Widget):
 class RoomPane(Widget):
     """Everything of one room; the app shows one (single) or all (tiled)."""
 
+    busy = var(False, toggle_class="-busy")
+    compacting = var(False, toggle_class="-compacting")
+    needs_you = var(False, toggle_class="-needs-you")
+    stopped = var(False, toggle_class="-exited")
+
     @dataclass
     class Activated(Message):
         """Focus moved into this pane (keyboard or mouse): it becomes the focused room."""
@@ -93,6 +99,7 @@ class RoomPane(Widget):
             history=lambda: room.meta.history,
             can_restart=lambda: room.status in ("exited", "failed"),
             classes="prompt",
+            placeholder="Message the agent — enter sends, shift+enter for a newline, ctrl+b ? for help",
         )
 
     def on_mount(self) -> None:
@@ -135,13 +142,8 @@ class RoomPane(Widget):
 
     def update_status(self, *, unread: bool, tick: int | None, index: int, focused: bool) -> None:
         room = self.room
-        for cls, on in (
-            ("-busy", room.busy),
-            ("-compacting", room.compacting),
-            ("-needs-you", bool(room.pending_permissions)),
-            ("-exited", room.status in ("exited", "failed")),
-        ):
-            self.set_class(on, cls)
+        self.busy, self.compacting = room.busy, room.compacting
+        self.needs_you, self.stopped = bool(room.pending_permissions), room.status in ("exited", "failed")
         self.query_one(RoomHeader).update_state(unread=unread, tick=tick, index=index)
         self.query_one(FailureBanner).update_state()
         pending = room.pending_permissions
