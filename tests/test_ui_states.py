@@ -256,3 +256,22 @@ async def test_markup_from_the_agent_is_shown_literally():
         assert "[bold]x[/bold]" in text and "[red on blue]colours[/red on blue]" in text
         assert "[@click=app.quit]click me[/]" in text
         assert "[red]markup[/red] room" in text
+
+
+async def test_permission_prompt_does_not_steal_keys_from_someone_typing():
+    engine = open_engine()
+    (room,) = add_demo_rooms(engine, "typing")
+    async with running(engine) as (app, pilot):
+        await wait_ready(pilot, room)
+        prompt = app.current_pane.prompt
+        await pilot.press("a", "b", "c")
+        room.prompt("/permission")  # arrives while the user is writing
+        await wait_for(pilot, lambda: room.pending_permissions, what="asked")
+        await pilot.pause(0.1)
+        await pilot.press("d")  # still typing: must not answer the permission
+        assert prompt.text == "abcd" and not room.state.pending_requests == {}
+        assert prompt.has_focus
+        await wait_for(pilot, lambda: app.current_pane.permission.has_focus, timeout=5, what="panel focused after a pause")
+        await pilot.press("r")
+        await wait_idle(pilot, room)
+        assert _answers(room) == ["reject"] and prompt.text == "abcd"

@@ -151,12 +151,25 @@ class RoomPane(Widget):
         panel.set_pending(pending)
         self.queue_strip.set_queue(list(room.queue))
         if pending and not self._had_permission and focused:
-            # A new permission prompt: answerable at once unless the user is mid-sentence.
-            if time.monotonic() - self._last_typed > TYPING_GRACE:
-                panel.focus()
+            self._focus_permission()
         elif not pending and self._had_permission and panel.has_focus:
             self.prompt.focus()
         self._had_permission = bool(pending)
+
+    def _focus_permission(self) -> None:
+        """A new permission prompt is answerable at once, unless the user is mid-sentence:
+        then it waits until they pause (their next keys must not answer it)."""
+        if not self.room.pending_permissions or not self.has_class("-focused"):
+            return
+        if self.permission.has_focus:
+            return
+        quiet = time.monotonic() - self._last_typed
+        if quiet > TYPING_GRACE:
+            focused = self.app.focused
+            if focused is None or self in focused.ancestors_with_self:
+                self.permission.focus()  # never from another pane or a dialog
+        else:
+            self.set_timer(TYPING_GRACE - quiet + 0.05, self._focus_permission)
 
     def tick(self, tick: int | None, index: int, unread: bool) -> None:
         """Spinner frame for a busy room."""
