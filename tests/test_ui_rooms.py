@@ -299,3 +299,23 @@ async def test_scrolling_up_offers_follow_and_prefix_e_jumps_to_the_end():
         assert view.show_thoughts is False
         await pilot.press("ctrl+b", "t")
         assert view.show_thoughts is True
+
+
+async def test_keys_typed_ahead_land_in_the_dialog_and_the_new_room():
+    """A fast typist (or a paste) sends keys before dialogs and panes have mounted."""
+    from textual import events
+
+    engine = open_engine()
+    (first,) = add_demo_rooms(engine, "first")
+    async with running(engine) as (app, pilot):
+        await wait_ready(pilot, first)
+        keys = ["ctrl+b", "c", "tab", *"bravo", "enter", *"hi", "enter", "ctrl+b", "1", *"yo"]
+        for key in keys:  # all queued at once, as the driver would deliver a burst
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await wait_for(pilot, lambda: len(engine.rooms) == 2, what="room created")
+        bravo = engine.find("bravo")
+        assert bravo is not None
+        await wait_for(pilot, lambda: bravo.meta.history == ["hi"], what="prompt sent to bravo")
+        await wait_for(pilot, lambda: app.current_room is first, what="back to first")
+        await wait_for(pilot, lambda: app.current_pane.prompt.text == "yo", what="typed into first")
+        assert app.panes[bravo.id].prompt.text == ""

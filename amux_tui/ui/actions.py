@@ -6,11 +6,14 @@ notification (the message is written for users), never a crash.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual.content import Content
+from textual.css.query import NoMatches
+from textual.screen import Screen
 
 from amux_tui.engine.room import Room, RoomError
 from amux_tui.ui import keys
@@ -60,6 +63,19 @@ class RoomActions(_Base):
         except RoomError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return None
+
+    async def open_dialog(self, screen: Screen[Any], callback: Callable[[Any], Any] | None = None) -> None:
+        """Push a dialog and give its first field focus *now*.
+
+        Keys typed ahead (``ctrl+b c`` then at once the directory) must land in the dialog:
+        ``Widget.focus()`` is deferred behind those already-queued keys, so the mount is
+        awaited and focus set synchronously.
+        """
+        await self.push_screen(screen, callback)
+        selector = getattr(screen, "AUTO_FOCUS", None)
+        if selector:
+            with contextlib.suppress(NoMatches):
+                screen.set_focus(screen.query_one(selector))
 
     def _room_or_bell(self) -> Room | None:
         room = self.current_room
@@ -118,7 +134,7 @@ class RoomActions(_Base):
                 return
         self.notify("no other room needs you or has unread output")
 
-    def action_pick_room(self) -> None:
+    async def action_pick_room(self) -> None:
         entries = [
             PickerEntry(room.id, room_number(i), printable(room.title, 60), f"{agent_name(room)} · {room.status}")
             for i, room in enumerate(self.engine.rooms.values())
@@ -131,7 +147,7 @@ class RoomActions(_Base):
             if room_id:
                 await self.focus_room(room_id)
 
-        self.push_screen(RoomPickerScreen(entries, self.engine.layout.focused), chosen)
+        await self.open_dialog(RoomPickerScreen(entries, self.engine.layout.focused), chosen)
 
     async def on_room_list_selected(self, event: RoomList.Selected) -> None:
         await self.focus_room(event.room_id)
@@ -141,7 +157,7 @@ class RoomActions(_Base):
             await self.focus_room(event.room_id, move_focus=False)
 
     # ---- creating, renaming, closing ----------------------------------------------------------------
-    def action_new_room(self) -> None:
+    async def action_new_room(self) -> None:
         config = self.engine.config
         room = self.current_room
         cwd = room.meta.cwd if room is not None and room.meta.cwd else os.getcwd()
@@ -150,7 +166,7 @@ class RoomActions(_Base):
             if result is not None:
                 await self.create_room(result["spec"], cwd=result["cwd"], title=result.get("title"))
 
-        self.push_screen(NewRoomScreen(config.available(), config.default_agent, cwd), created)
+        await self.open_dialog(NewRoomScreen(config.available(), config.default_agent, cwd), created)
 
     async def create_room(self, spec: Any, *, cwd: str, title: str | None) -> Room:
         """Create a room, show it, and start its agent."""
@@ -160,7 +176,7 @@ class RoomActions(_Base):
         await self.focus_room(room.id)
         return room
 
-    def action_rename_room(self) -> None:
+    async def action_rename_room(self) -> None:
         room = self._room_or_bell()
         if room is None:
             return
@@ -173,9 +189,9 @@ class RoomActions(_Base):
                 self._guard(lambda: room.rename(title))
                 self.refresh_room(room.id)
 
-        self.push_screen(RenameScreen(room.title), renamed)
+        await self.open_dialog(RenameScreen(room.title), renamed)
 
-    def action_close_room(self) -> None:
+    async def action_close_room(self) -> None:
         room = self._room_or_bell()
         if room is None:
             return
@@ -188,7 +204,7 @@ class RoomActions(_Base):
             if yes:
                 await self.close_room(room.id)
 
-        self.push_screen(ConfirmScreen(question, confirm="Close"), confirmed)
+        await self.open_dialog(ConfirmScreen(question, confirm="Close"), confirmed)
 
     async def close_room(self, room_id: str) -> None:
         """Detach, stop and archive a room, then focus its neighbour."""
@@ -257,13 +273,13 @@ class RoomActions(_Base):
             ("Permission prompt (when it has focus)", permission),
         ]
 
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.help_sections()))
+    async def action_help(self) -> None:
+        await self.open_dialog(HelpScreen(self.help_sections()))
 
-    def action_inspect(self) -> None:
+    async def action_inspect(self) -> None:
         room = self._room_or_bell()
         if room is not None:
-            self.push_screen(InspectorScreen(room))
+            await self.open_dialog(InspectorScreen(room))
 
     # ---- the running turn ---------------------------------------------------------------------------
     def action_escape(self) -> None:
@@ -368,7 +384,7 @@ class RoomActions(_Base):
             if yes:
                 await self._quit()
 
-        self.push_screen(ConfirmScreen(question, confirm="Quit"), confirmed)
+        await self.open_dialog(ConfirmScreen(question, confirm="Quit"), confirmed)
 
     async def _quit(self) -> None:
         self.notify("saving and stopping agents…", timeout=5)
@@ -388,24 +404,27 @@ class RoomActions(_Base):
             return
         if not room.loaded:
             self.notify("the room is still loading; try again in a moment", severity="warning")
+            event.prompt.give_back(event.text)
             return
-        if self._guard(lambda: room.prompt(event.text)) is not None:
-            self._sent(event.prompt, room)
+        if self._guard(lambda: room.prompt(event.text)) is None:
+            event.prompt.give_back(event.text)
+            return
+        self._sent(event.prompt, room)
 
     def on_prompt_input_steered(self, event: PromptInput.Steered) -> None:
         room = self._pane_room(event.prompt)
-        if room is None or not room.loaded:
+        if room is None or not event.text.strip():
             return
-        result = self._guard(lambda: room.steer(event.text))
-        if result is not None:
-            if result == "steered":
-                self.notify("steering: the turn is cancelled and redone with your correction", timeout=4)
-            self._sent(event.prompt, room)
+        result = self._guard(lambda: room.steer(event.text)) if room.loaded else None
+        if result is None:
+            event.prompt.give_back(event.text)
+            return
+        if result == "steered":
+            self.notify("steering: the turn is cancelled and redone with your correction", timeout=4)
+        self._sent(event.prompt, room)
 
     def _sent(self, prompt: PromptInput, room: Room) -> None:
-        prompt.clear()
-        prompt.reset_history()
-        room.set_draft("")
+        room.set_draft(prompt.text)  # usually empty; keeps anything typed after enter
         self.refresh_room(room.id)
         self.update_key_bar()
 

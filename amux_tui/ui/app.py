@@ -9,6 +9,7 @@ and redraws from what the rooms report, coalesced to at most one update per room
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -17,7 +18,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal
-from textual.widgets import Static
+from textual.widgets import Button, Input, Static, TextArea
 
 from amux_tui.engine.registry import Engine
 from amux_tui.engine.room import NOT_STARTED, Room
@@ -26,8 +27,10 @@ from amux_tui.ui.actions import RoomActions
 from amux_tui.ui.commands import RoomCommands
 from amux_tui.ui.hub import RoomHub
 from amux_tui.ui.notify import Notifier, TerminalNotifier
+from amux_tui.ui.screens.dialog import Dialog
 from amux_tui.ui.widgets.key_bar import KeyBar
 from amux_tui.ui.widgets.permission_panel import PermissionPanel
+from amux_tui.ui.widgets.prompt_input import PromptInput
 from amux_tui.ui.widgets.room_list import RoomList
 from amux_tui.ui.widgets.room_pane import RoomPane
 
@@ -35,6 +38,9 @@ log = logging.getLogger("amux.ui")
 
 SPIN_INTERVAL = 0.1
 LAYOUT_SAVE_DELAY = 0.5
+_SETTLE_KEYS = frozenset({"enter", "tab", "shift+tab", "escape"})
+_SETTLE_ROUNDS = 8
+_SETTLE_TIMEOUT = 0.25
 STARTING_WAIT = 5.0  # seconds a quit waits for agents that are still handshaking
 
 
@@ -50,6 +56,9 @@ class AmuxApp(RoomActions, App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "amux"
+    # Focus is the focused room's business (focus_room): Textual's default would focus the
+    # first focusable widget, i.e. the first tiled pane, and so switch rooms by itself.
+    AUTO_FOCUS = None
     COMMANDS = App.COMMANDS | {RoomCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "quit (asks first when a room is busy)", priority=True),
@@ -312,15 +321,92 @@ class AmuxApp(RoomActions, App[None]):
     # ---- keys ------------------------------------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:
         # The prefix is taken here, before the focused widget (the prompt) sees the key.
-        if isinstance(event, events.Key) and not event.is_forwarded and len(self.screen_stack) == 1:
-            if self.prefix.armed:
-                self.prefix.disarm()
-                await self.run_prefix(event)
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if len(self.screen_stack) == 1:
+                if self.prefix.armed:
+                    self.prefix.disarm()
+                    await self.run_prefix(event)
+                    return
+                if event.key == keys.PREFIX:
+                    self.prefix.arm()
+                    return
+            if event.key in ("tab", "shift+tab") and self._move_focus_now(event.key):
                 return
-            if event.key == keys.PREFIX:
-                self.prefix.arm()
+            if not self._typed_into_focus(event) and await self._bindings_now(event.key):
+                if event.key in _SETTLE_KEYS:
+                    await self._settle()
+                return
+            if event.key in _SETTLE_KEYS:
+                await super().on_event(event)
+                await self._settle()
                 return
         await super().on_event(event)
+
+    def _typed_into_focus(self, event: events.Key) -> bool:
+        """Keys the focused widget handles itself (text, and the prompt's own keys)."""
+        focused = self.focused
+        if isinstance(focused, PromptInput) and event.key in PromptInput.OWN_KEYS:
+            return True
+        return isinstance(focused, (Input, TextArea)) and (event.is_printable or event.key == "enter" and isinstance(focused, TextArea))
+
+    async def _bindings_now(self, key: str) -> bool:
+        """Run the key's binding now, in typing order.
+
+        Textual runs non-priority bindings when the key has bubbled back to the app, i.e.
+        behind keys typed meanwhile: ``ctrl+u`` then ``alpha`` in an input would delete
+        the ``alp`` too. Checking the bindings of the focus chain here keeps the order.
+        """
+        await self._drain_focused()  # keys already sent to the widget go first
+        if await self._check_bindings(key, priority=True):
+            return True
+        return await self._check_bindings(key)
+
+    async def _drain_focused(self) -> None:
+        """Wait (bounded) until the focused widget has processed what is queued for it."""
+        focused = self.focused
+        if focused is None:
+            return
+        done = asyncio.Event()
+        focused.call_later(done.set)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), _SETTLE_TIMEOUT)
+
+    def _move_focus_now(self, key: str) -> bool:
+        """Tab / shift+tab on our own screens, at once rather than after the key bubbled
+        back to the app (behind keys typed meanwhile, which would land in the old field)."""
+        focused = self.focused
+        if not isinstance(self.screen, (Dialog, type(self.screen_stack[0]))) or self.screen is not self.screen_stack[-1]:
+            return False
+        if focused is None or not isinstance(focused, (Input, PromptInput, Button)):
+            return False  # other widgets may use tab themselves
+        if key == "tab":
+            self.screen.focus_next()
+        else:
+            self.screen.focus_previous()
+        return True
+
+    async def _settle(self) -> None:
+        """Let a key that may move focus or close a dialog take effect before the next one.
+
+        Textual routes each key to the widget focused *when the key is read*; keys typed
+        ahead (enter then more text, tab then a title) would otherwise land in the old
+        widget. Each round lets the focused widget and its ancestors process what is
+        queued (a message bubbles one level per round); bounded, so it never hangs.
+        """
+        for _ in range(_SETTLE_ROUNDS):
+            focused = self.focused
+            if focused is None:
+                return
+            nodes = [node for node in (focused, *focused.ancestors) if node is not self]
+            done = [asyncio.Event() for _ in nodes]
+            for node, event in zip(nodes, done, strict=True):
+                node.call_later(event.set)
+            try:
+                await asyncio.wait_for(asyncio.gather(*(e.wait() for e in done)), _SETTLE_TIMEOUT)
+            except TimeoutError:
+                return
+            if self.focused is not focused:
+                return
 
     async def run_prefix(self, event: events.Key) -> None:
         """Run the command for the key pressed after ``ctrl+b``."""

@@ -6,8 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
+
+from amux_tui.ui.screens.dialog import Dialog
 
 Section = tuple[str, list[tuple[str, str]]]
 
@@ -25,7 +26,7 @@ def render_sections(sections: list[Section]) -> Content:
     return Content("\n").join(lines)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Read-only list of keys; any of escape, q or ? closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark,enter", "close", "close")]
@@ -45,4 +46,4 @@ class HelpScreen(ModalScreen[None]):
             yield Label("escape closes", classes="dialog-hint")
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.close(None)

@@ -8,11 +8,11 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, Log, TabbedContent, TabPane
 
 from amux_tui.engine.room import Room
 from amux_tui.ui.format import printable
+from amux_tui.ui.screens.dialog import Dialog
 
 
 def live_snapshot(room: Room) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def live_snapshot(room: Room) -> dict[str, Any]:
     return out
 
 
-class InspectorScreen(ModalScreen[None]):
+class InspectorScreen(Dialog[None]):
     """Three tabs of plain text; nothing here is interpreted as markup."""
 
     BINDINGS = [Binding("escape,q", "close", "close")]
@@ -71,4 +71,4 @@ class InspectorScreen(ModalScreen[None]):
         self.query_one("#inspector-agent-log", Log).write_lines(printable(line) for line in agent_log)
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.close(None)

@@ -9,12 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from amux_tui.engine.config import AgentSpec
 from amux_tui.ui.format import printable
 from amux_tui.ui.motion import still_cursors
+from amux_tui.ui.screens.dialog import Dialog
 
 
 def check_cwd(text: str) -> tuple[str | None, str | None]:
@@ -30,8 +30,10 @@ def check_cwd(text: str) -> tuple[str | None, str | None]:
     return str(path.absolute()), None
 
 
-class NewRoomScreen(ModalScreen[dict[str, Any] | None]):
+class NewRoomScreen(Dialog[dict[str, Any] | None]):
     """Dismisses with ``{"spec", "cwd", "title"}`` for ``Engine.create_room``, or None."""
+
+    AUTO_FOCUS = "#new-cwd"
 
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
@@ -66,7 +68,6 @@ class NewRoomScreen(ModalScreen[dict[str, Any] | None]):
 
     def on_mount(self) -> None:
         still_cursors(self)
-        self.query_one("#new-cwd", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -77,7 +78,7 @@ class NewRoomScreen(ModalScreen[dict[str, Any] | None]):
         if event.button.id == "new-create":
             self.submit()
         else:
-            self.dismiss(None)
+            self.close(None)
 
     def submit(self) -> None:
         cwd, problem = check_cwd(self.query_one("#new-cwd", Input).value)
@@ -95,7 +96,7 @@ class NewRoomScreen(ModalScreen[dict[str, Any] | None]):
             error.update(Content(f"agent command not found: {printable(spec.command, 60)}"))
             return
         title = self.query_one("#new-title", Input).value.strip() or None
-        self.dismiss({"spec": spec, "cwd": cwd, "title": title})
+        self.close({"spec": spec, "cwd": cwd, "title": title})
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.close(None)

@@ -9,11 +9,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.fuzzy import FuzzySearch
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from amux_tui.ui.motion import still_cursors
+from amux_tui.ui.screens.dialog import Dialog
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +53,10 @@ def rank(entries: list[PickerEntry], query: str) -> list[tuple[PickerEntry, tupl
     return [(entry, offsets) for _s, _p, entry, offsets in scored]
 
 
-class RoomPickerScreen(ModalScreen[str | None]):
+class RoomPickerScreen(Dialog[str | None]):
     """Dismisses with the chosen room id, or None."""
+
+    AUTO_FOCUS = "#picker-filter"
 
     BINDINGS = [
         Binding("escape", "cancel", "cancel"),
@@ -76,7 +78,6 @@ class RoomPickerScreen(ModalScreen[str | None]):
     def on_mount(self) -> None:
         still_cursors(self)
         self._fill("")
-        self.query_one("#picker-filter", Input).focus()
 
     def _fill(self, query: str) -> None:
         options = self.query_one("#picker-options", OptionList)
@@ -102,11 +103,11 @@ class RoomPickerScreen(ModalScreen[str | None]):
         if options.highlighted is None:
             self.app.bell()
             return
-        self.dismiss(options.get_option_at_index(options.highlighted).id)
+        self.close(options.get_option_at_index(options.highlighted).id)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.dismiss(event.option.id)
+        self.close(event.option.id)
 
     def action_move(self, step: int) -> None:
         options = self.query_one("#picker-options", OptionList)
@@ -115,4 +116,4 @@ class RoomPickerScreen(ModalScreen[str | None]):
             options.highlighted = (current + step) % options.option_count
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.close(None)

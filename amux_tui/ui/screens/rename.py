@@ -5,14 +5,16 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from amux_tui.ui.motion import still_cursors
+from amux_tui.ui.screens.dialog import Dialog
 
 
-class RenameScreen(ModalScreen[str | None]):
+class RenameScreen(Dialog[str | None]):
     """Dismisses with the new title, or None when cancelled."""
+
+    AUTO_FOCUS = "#rename-input"
 
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
@@ -31,7 +33,7 @@ class RenameScreen(ModalScreen[str | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(event.value)
+        self.close(event.value)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.close(None)

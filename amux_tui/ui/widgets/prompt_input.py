@@ -24,6 +24,8 @@ class PromptInput(TextArea):
     BINDINGS = [
         Binding("ctrl+s", "steer", "steer the running turn with this text"),
     ]
+    OWN_KEYS = frozenset({"enter", "shift+enter", "ctrl+j", "up", "down", "r"})
+    """Keys handled in ``_on_key`` (not bindings); the app must deliver them here."""
 
     @dataclass
     class Submitted(Message):
@@ -68,7 +70,7 @@ class PromptInput(TextArea):
         key = event.key
         if key == "enter":
             self._consume(event)
-            self.post_message(self.Submitted(self, self.text))
+            self.post_message(self.Submitted(self, self._take()))
             return
         if key in ("shift+enter", "ctrl+j"):
             self._consume(event)
@@ -91,7 +93,22 @@ class PromptInput(TextArea):
         event.stop()
 
     def action_steer(self) -> None:
-        self.post_message(self.Steered(self, self.text))
+        self.post_message(self.Steered(self, self._take()))
+
+    def _take(self) -> str:
+        """The text to send, leaving the prompt empty *now*: keys typed right after enter
+        belong to the next prompt (the app handles the message later)."""
+        text = self.text
+        if text.strip():
+            self.clear()
+            self.reset_history()
+        return text
+
+    def give_back(self, text: str) -> None:
+        """The send was refused: put the text back in front of anything typed since."""
+        rest = self.text
+        self.load_text(text + ("\n" + rest if rest else ""))
+        self.move_cursor(self.document.end)
 
     # ---- history ---------------------------------------------------------------------------
     def _history_step(self, step: int) -> bool:

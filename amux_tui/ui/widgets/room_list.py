@@ -24,8 +24,9 @@ def room_number(index: int) -> str:
 class RoomItem(Widget):
     """One room in the list; CSS classes mirror its state (-busy, -needs-you …)."""
 
-    focused = var(False, toggle_class="-focused")
-    visible = var(False, toggle_class="-visible")
+    # (not `visible`/`focused`: Widget.visible is CSS visibility)
+    current = var(False, toggle_class="-focused")
+    in_view = var(False, toggle_class="-visible")
     busy = var(False, toggle_class="-busy")
     compacting = var(False, toggle_class="-compacting")
     needs_you = var(False, toggle_class="-needs-you")
@@ -43,7 +44,7 @@ class RoomItem(Widget):
         room = self.room
         self.index, self.unread, self.tick = index, unread, tick
         flags = Flags.of(room, unread)
-        self.focused, self.visible, self.busy = focused, visible, room.busy
+        self.current, self.in_view, self.busy = focused, visible, room.busy
         self.compacting, self.needs_you, self.unread_flag = flags.compacting, bool(flags.needs_you), flags.unread
         self.stopped = room.status in ("exited", "failed")
         self.refresh()

@@ -176,10 +176,13 @@ class RoomPane(Widget):
         self.query_one(RoomHeader).update_state(unread=unread, tick=tick, index=index)
 
     def focus_input(self) -> None:
-        if self.room.pending_permissions:
-            self.permission.focus()
-        else:
-            self.prompt.focus()
+        """Focus the permission prompt if one waits, else the prompt — synchronously, so
+        keys typed right after a room switch land here (``focus()`` is deferred)."""
+        target: Widget = self.permission if self.room.pending_permissions else self.prompt
+        try:
+            self.screen.set_focus(target)
+        except Exception:  # not on a screen yet
+            target.focus()
 
     # ---- draft -------------------------------------------------------------------------------
     def on_text_area_changed(self, event: PromptInput.Changed) -> None:
