@@ -26,12 +26,14 @@ from rich.console import Console  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 
 from amux_tui.engine import config as config_module  # noqa: E402
+from amux_tui.engine import store  # noqa: E402
 from amux_tui.engine.config import DEMO_AGENT  # noqa: E402
 from amux_tui.engine.registry import Engine  # noqa: E402
 from amux_tui.paths import Paths  # noqa: E402
 from amux_tui.ui.app import AmuxApp  # noqa: E402
 
 SIZE = (160, 48)
+FIXED_NS = 1_780_000_000_000_000_000  # 2026-05-28T20:26:40Z
 Scenario = Callable[[Pilot[Any]], Awaitable[None]]
 
 
@@ -168,6 +170,10 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     config_module.WELL_KNOWN = ()  # type: ignore[assignment]  # the dialog looks the same everywhere
+    # A fixed clock and zone for recorded frames: regenerating changes nothing that did not change.
+    store._time_ns = lambda: FIXED_NS  # type: ignore[assignment]
+    os.environ["TZ"] = "UTC"
+    time.tzset()
     for name in args.names or SCREENS:
         shoot(name, out, args.text)
     return 0
