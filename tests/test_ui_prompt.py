@@ -119,6 +119,8 @@ async def test_sending_while_busy_queues_shows_and_removes():
         text = screen_text(app)
         assert "q-1 later one" in text and "q-2 later two" in text
         assert "queued 2" in text  # header flag with its label
+        entry = app.room_list.items()[room.id].render().plain
+        assert "≡2" in entry  # and the room list badge
         # Remove q-1 with its ✕ button (keyboard: tab to the button, enter).
         button = strip.query(".queue-remove").first()
         button.focus()
