@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import time
 from typing import Any
 
@@ -124,6 +125,10 @@ class AmuxApp(RoomActions, App[None]):
             await self.focus_room(focused)
         else:
             await self._sync_panes()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            # The terminal went away (ssh dropped, window closed): quit cleanly, so turns
+            # are closed, logs synced and agents stopped rather than orphaned.
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
         self.run_worker(self._hydrate_all(), group="hydrate", exit_on_error=False)
         self.set_interval(SPIN_INTERVAL, self._spin)
         self.update_key_bar()
@@ -484,7 +489,12 @@ class AmuxApp(RoomActions, App[None]):
             await asyncio.sleep(0.05)
         await self.engine.shutdown()
 
+    def _hangup(self) -> None:
+        self.run_worker(self._quit(), group="quit", exit_on_error=False)
+
     async def on_unmount(self) -> None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         # Any exit path (an error, a test harness calling exit()) still stops the agents.
         try:
             await self.shutdown()
