@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 
@@ -206,4 +207,43 @@ async def test_eager_starts_everything_two_at_a_time(tmp_path):
     await engine.start_eager(ids[2])
     assert all(r.status == "ready" for r in engine.rooms.values())
     assert peak == 2
+    await engine.shutdown()
+
+
+async def test_start_is_never_doubled_and_quitting_mid_handshake_leaves_no_agent(tmp_path):
+    engine = open_engine(tmp_path / "h")
+    room = engine.create_room(engine.config.get("demo"))
+    first, second = room.ensure_started(), room.ensure_started()
+    assert first is second
+    await asyncio.sleep(0.05)  # the agent is spawned and handshaking
+    proc = room.proc
+    await engine.shutdown()
+    assert proc is not None and proc.returncode is not None
+
+
+async def test_quitting_holds_the_queue_instead_of_running_it(tmp_path):
+    home = tmp_path / "h"
+    engine = open_engine(home)
+    room, rec = await started_room(engine)
+    room.prompt("/slow 10")
+    room.prompt("must not run while quitting")
+    await engine.shutdown()
+    assert [f["params"]["amuxTurnId"] for f in rec.frames if f["method"] == F.TURN_STARTED] == ["at-1"]
+    engine = open_engine(home)
+    again = engine.rooms[room.id]
+    await engine.load(again)
+    assert [(q.text, q.held) for q in again.queue] == [("must not run while quitting", True)]
+    await engine.shutdown()
+
+
+async def test_activate_does_not_restart_a_failed_room(tmp_path):
+    from amux_tui.engine.config import spec_from_command
+
+    engine = open_engine(tmp_path / "h")
+    room = engine.create_room(spec_from_command("no-such-agent-binary"))
+    await engine.activate(room)
+    await wait_for(lambda: room.status == "failed", what="failed")
+    task = room._start_task  # noqa: SLF001
+    await engine.activate(room)
+    assert room._start_task is task and room.status == "failed"  # noqa: SLF001
     await engine.shutdown()

@@ -18,7 +18,7 @@ from amux_tui.engine.hydrate import Hydrated, hydrate
 from amux_tui.engine.loader import LoadResult
 from amux_tui.engine.lock import RoomsLock
 from amux_tui.engine.meta import Layout, RoomMeta
-from amux_tui.engine.room import Room
+from amux_tui.engine.room import NOT_STARTED, Room
 from amux_tui.engine.state import RoomState
 from amux_tui.engine.store import ReplayLog, archive_room, list_room_logs, new_room_id, room_id_ok, write_json_atomic
 from amux_tui.engine.timeutil import now_rfc3339
@@ -120,9 +120,14 @@ class Engine:
         return ReplayLog.open(room.log_path, load)
 
     async def activate(self, room: Room) -> Room:
-        """Make a room usable: hydrate it if needed and start its agent (lazy start)."""
+        """Make a room usable: hydrate it if needed and start its agent if it never ran.
+
+        An exited or failed room is left alone: restarting it is the user's call (a failed
+        resume never retries in a loop, SPEC §3.4).
+        """
         await self.load(room)
-        room.ensure_started()
+        if room.status == NOT_STARTED:
+            room.ensure_started()
         return room
 
     async def start_eager(self, first: str | None = None, *, parallel: int = 2) -> None:

@@ -94,6 +94,7 @@ class Room:
         self._subscribers: list[RoomSubscriber] = []
         self._replay_window = False
         self._stopping = False
+        self._closing = False
         self._start_task: asyncio.Task[None] | None = None
         self._meta_timer: asyncio.TimerHandle | None = None
         self._bg: set[asyncio.Task[Any]] = set()
@@ -203,7 +204,14 @@ class Room:
 
     # ---- lifecycle -----------------------------------------------------------------------------
     def ensure_started(self) -> asyncio.Task[None] | None:
-        """Start the agent if it is not running (lazy start); returns the start task."""
+        """Start the agent if it is not running (lazy start); returns the start task.
+
+        Idempotent within a tick: a start already under way is returned, never doubled.
+        """
+        if self._closing:
+            return None
+        if self._start_task is not None and not self._start_task.done():
+            return self._start_task
         if self.lifecycle in (STARTING, READY):
             return self._start_task
         self._start_task = asyncio.get_running_loop().create_task(self.start())
@@ -232,8 +240,15 @@ class Room:
         except AgentStartError as exc:
             self._fail(str(exc))
             return
+        except asyncio.CancelledError:
+            await proc.stop(grace=0.5)
+            raise
         try:
             await self._handshake(proc)
+        except asyncio.CancelledError:
+            self._stopping = True
+            await proc.stop(grace=0.5)  # quitting mid-handshake leaves no agent behind
+            raise
         except (RpcError, TimeoutError, AgentExited, HandshakeFailed) as exc:
             if proc is self.proc and self.lifecycle == STARTING:
                 self._fail(_describe_failure(exc, self.auth_methods))
@@ -617,7 +632,7 @@ class Room:
         self._changed()
 
     def _submit_next(self) -> None:
-        if self.busy or self.lifecycle != READY or not self.state.queue:
+        if self.busy or self.lifecycle != READY or not self.state.queue or self._closing:
             return
         head = self.state.queue[0]
         if head.held:
@@ -749,7 +764,20 @@ class Room:
             self._on_write_error(exc)
 
     async def close(self) -> None:
-        """Clean quit: cancel an active turn, stop the agent, sync log and metadata."""
+        """Clean quit: cancel an active turn, stop the agent, sync log and metadata.
+
+        Queued prompts stay queued and come back held: nothing new starts while quitting.
+        """
+        self._closing = True
+        for item in self.state.queue:
+            item.held = True
+        start = self._start_task
+        if start is not None and not start.done():
+            start.cancel()  # quitting during a handshake must not leave an agent behind
+            try:
+                await start
+            except (asyncio.CancelledError, Exception):
+                pass
         if self.busy and self.proc is not None and self.proc.running:
             self.cancel(reason="app_exit")
             try:
