@@ -30,13 +30,13 @@ ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x
 class Terminal:
     """amux running in a pty; ``text`` is everything it drew, ANSI stripped."""
 
-    def __init__(self, home: Path, rows: int = 48, cols: int = 160) -> None:
+    def __init__(self, home: Path, rows: int = 48, cols: int = 160, args: list[str] | None = None) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         env = dict(os.environ, AMUX_HOME=str(home), TERM="xterm-256color", COLUMNS=str(cols), LINES=str(rows))
         env.pop("TEXTUAL", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "amux_tui"],
+            [sys.executable, "-m", "amux_tui", *(args or [])],
             stdin=slave, stdout=slave, stderr=slave, env=env, cwd=str(home),
             start_new_session=True, close_fds=True,
         )  # fmt: skip

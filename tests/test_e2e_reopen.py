@@ -8,6 +8,7 @@ session/load without recording the replay; the other rooms start only when focus
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,6 +27,16 @@ def _records(home: Path, room_id: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def _wait_records(term: Terminal, home: Path, room_id: str, start: int, method: str) -> list[dict]:
+    """The room's records after ``start``, once one with ``method`` is among them."""
+    for _ in range(300):
+        new = _records(home, room_id)[start:]
+        if any(r["frame"].get("method") == method for r in new):
+            return new
+        term.pump(0.05)
+    raise AssertionError(f"{method} never recorded in {room_id}")
+
+
 def _talk(term: Terminal, text: str) -> None:
     mark = len(term.text)
     term.type(text + "\r")
@@ -33,37 +44,25 @@ def _talk(term: Terminal, text: str) -> None:
     term.wait_for("ctx", since=mark)  # usage arrives at the end of the turn
 
 
-def _new_room(term: Terminal, title: str) -> None:
-    mark = len(term.text)
-    term.type(CTRL_B + "c")
-    term.wait_for("New room", since=mark)
-    term.type(TAB + title + "\r")  # working directory (prefilled) → title → create
-    term.wait_for("ready", since=mark)
-
-
 def test_three_rooms_survive_quit_and_reopen(tmp_path):
     home = tmp_path / "amux-home"
     home.mkdir()
-    term = Terminal(home)
-    try:
-        term.wait_for("ctrl+q quit")
-        term.wait_for("ready")
-        mark = len(term.text)
-        term.type(CTRL_B + ",")
-        term.wait_for("Rename", since=mark)
-        term.type(CTRL_U + "alpha\r")
-        _talk(term, "alpha one")
-        _new_room(term, "bravo")
-        _talk(term, "bravo two")
-        _new_room(term, "charlie")
-        _talk(term, "charlie three")
-        term.type("unsent charlie draft")
-        term.type(CTRL_B + "z")
-        term.pump(0.5)
-        term.type(CTRL_Q)
-        assert term.wait_exit() == 0
-    finally:
-        term.close()
+    for title in ("alpha", "bravo", "charlie"):
+        # `amux new` creates the room and opens the TUI focused on it.
+        term = Terminal(home, args=["new", "--title", title])
+        try:
+            term.wait_for("ctrl+q quit")
+            term.wait_for("ready")
+            term.pump(0.5)
+            _talk(term, f"{title} talks")
+            if title == "charlie":
+                term.type("unsent charlie draft")
+                term.type(CTRL_B + "z")
+                term.pump(0.5)
+            term.type(CTRL_Q)
+            assert term.wait_exit() == 0
+        finally:
+            term.close()
 
     rooms = _amux_ls(home)
     assert [r["title"] for r in rooms] == ["alpha", "bravo", "charlie"]
@@ -78,12 +77,16 @@ def test_three_rooms_survive_quit_and_reopen(tmp_path):
     term = Terminal(home)
     try:
         term.wait_for("ctrl+q quit")
-        for text in ("alpha one", "bravo two", "charlie three", "unsent charlie draft"):
-            term.wait_for(text)  # tiled: every transcript on screen, and the draft is back
-        term.wait_for("ready")
-        term.pump(1.0)
-        # Only the focused room started: its agent resumed through session/load.
-        charlie = _records(home, ids["charlie"])[before["charlie"]:]
+        # Tiled, titles in order, transcripts back from the logs (each pane follows the end
+        # of its reply), and the draft is back in charlie's prompt.
+        term.wait_for("3 ● charlie")
+        term.wait_for("unsent charlie draft")
+        term.wait_for("ctrl+b z single")  # the footer offers the way back: tiled is on
+        term.wait_for("This is the first prompt of this session.")
+        text = term.text
+        assert text.index("1 ○ alpha") < text.index("2 ○ bravo")
+        # Only the focused room starts: its agent resumes through session/load.
+        charlie = _wait_records(term, home, ids["charlie"], before["charlie"], F.SESSION_RESUMED)
         resumed = [r["frame"]["params"] for r in charlie if r["frame"]["method"] == F.SESSION_RESUMED]
         assert len(resumed) == 1 and resumed[0]["via"] == "load" and resumed[0]["replayedUpdates"] > 0
         replayed_kinds = {
@@ -94,13 +97,10 @@ def test_three_rooms_survive_quit_and_reopen(tmp_path):
             new = _records(home, ids[title])[before[title]:]
             assert all(r["frame"]["method"] != F.SESSION_RESUMED for r in new), title
         # Focusing alpha starts it (and resumes its own session).
-        mark = len(term.text)
         term.type(CTRL_B + "1")
-        term.pump(2.0)
-        new = _records(home, ids["alpha"])[before["alpha"]:]
+        new = _wait_records(term, home, ids["alpha"], before["alpha"], F.SESSION_RESUMED)
         assert [r["frame"]["params"]["via"] for r in new if r["frame"]["method"] == F.SESSION_RESUMED] == ["load"]
         assert all(r["frame"]["method"] != F.SESSION_RESUMED for r in _records(home, ids["bravo"])[before["bravo"]:])
-        del mark
         term.type(CTRL_Q)
         assert term.wait_exit() == 0
     finally:
@@ -108,3 +108,9 @@ def test_three_rooms_survive_quit_and_reopen(tmp_path):
     rooms = _amux_ls(home)
     assert [r["title"] for r in rooms] == ["alpha", "bravo", "charlie"]
     assert all(r["segments"] == 1 for r in rooms)
+    for title, rid in ids.items():
+        md = subprocess.run(
+            [sys.executable, "-m", "amux_tui", "--home", str(home), "export", rid],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        assert f"> {title} talks" in md and md.count("## Turn") == 1
