@@ -135,3 +135,32 @@ def test_amux_in_a_pty_prompt_reply_quit_and_resume(tmp_path):
         term.close()
     rooms = _amux_ls(home)
     assert rooms[0]["segments"] == 1  # same session, same segment
+
+
+@pytest.mark.slow
+def test_terminal_vanishing_without_sighup_stops_amux_and_its_agent(tmp_path):
+    """A pty whose master is closed sends no SIGHUP here: amux notices, saves, stops its agents."""
+    home = tmp_path / "amux-home"
+    home.mkdir()
+    term = Terminal(home)
+    term.wait_for("ctrl+q quit")
+    term.wait_for("ready")
+    mark = len(term.text)
+    term.type("remember this\r")
+    term.wait_for("Demo reply", since=mark)
+    agent_pids = subprocess.run(["pgrep", "-f", "amux_tui.demo_agent", "-P", str(term.proc.pid)],
+                                capture_output=True, text=True).stdout.split()  # fmt: skip
+    assert agent_pids
+    os.close(term.master)  # the terminal window is gone
+    term.proc.wait(timeout=15)
+    assert term.proc.returncode == 129
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in agent_pids):
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+                   for pid in agent_pids)  # fmt: skip
+    rooms = _amux_ls(home)
+    assert rooms and rooms[0]["frames"] > 10
+    md = subprocess.run([sys.executable, "-m", "amux_tui", "export", rooms[0]["roomId"]],
+                        env=dict(os.environ, AMUX_HOME=str(home)), capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "remember this" in md

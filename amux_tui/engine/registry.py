@@ -7,8 +7,10 @@ imports Textual; the UI drives it through its methods and subscribes to rooms.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +210,22 @@ class Engine:
     def find(self, ref: str) -> Room | None:
         """A room by id, exact title, or unique id/title prefix."""
         return resolve_room_ref(ref, {r.id: r.title for r in self.rooms.values()}, self.rooms)
+
+    def emergency_stop(self) -> None:
+        """Save what can be saved, synchronously and from any thread, when the UI is gone
+        for good (its terminal vanished): logs synced, metadata written, agents stopped."""
+        for room in list(self.rooms.values()):
+            with contextlib.suppress(Exception):
+                if room.loaded:
+                    room.log.sync()
+            with contextlib.suppress(Exception):
+                room.save_meta()
+            proc = room.proc
+            if proc is not None and proc.pid and proc.returncode is None:
+                with contextlib.suppress(OSError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(Exception):
+            self.save_layout()
 
     async def shutdown(self) -> None:
         """Clean quit: cancel active turns, stop agents, sync logs and metadata."""

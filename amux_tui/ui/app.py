@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
+import threading
 import time
 from typing import Any
 
@@ -28,6 +30,7 @@ from amux_tui.ui.actions import RoomActions
 from amux_tui.ui.commands import RoomCommands
 from amux_tui.ui.hub import RoomHub
 from amux_tui.ui.notify import Notifier, TerminalNotifier
+from amux_tui.ui.terminal_watch import watch_terminal
 from amux_tui.ui.screens.dialog import Dialog
 from amux_tui.ui.widgets.key_bar import KeyBar
 from amux_tui.ui.widgets.permission_panel import PermissionPanel
@@ -93,6 +96,7 @@ class AmuxApp(RoomActions, App[None]):
         self._tick = 0
         self._layout_timer: Any = None
         self._shut_down = False
+        self._terminal_watch: threading.Event | None = None
 
     # ---- composition and startup -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -129,6 +133,8 @@ class AmuxApp(RoomActions, App[None]):
             # The terminal went away (ssh dropped, window closed): quit cleanly, so turns
             # are closed, logs synced and agents stopped rather than orphaned.
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
+        if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
+            self._terminal_watch = watch_terminal(sys.__stdin__.fileno(), self.engine.emergency_stop)
         self.run_worker(self._hydrate_all(), group="hydrate", exit_on_error=False)
         self.set_interval(SPIN_INTERVAL, self._spin)
         self.update_key_bar()
@@ -493,6 +499,8 @@ class AmuxApp(RoomActions, App[None]):
         self.run_worker(self._quit(), group="quit", exit_on_error=False)
 
     async def on_unmount(self) -> None:
+        if self._terminal_watch is not None:
+            self._terminal_watch.set()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         # Any exit path (an error, a test harness calling exit()) still stops the agents.
