@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from engine_helpers import idle, logged_methods, open_engine, started_room, wait_for
 
 from amux_tui.engine import frames as F
 from amux_tui.engine.room import RoomError
-
-from engine_helpers import demo_spec, idle, logged_methods, open_engine, started_room, wait_for
 
 
 async def test_prompt_streams_and_settles(tmp_path):

@@ -22,7 +22,14 @@ from amux_tui.engine.lock import RoomsLock
 from amux_tui.engine.meta import Layout, RoomMeta
 from amux_tui.engine.room import NOT_STARTED, Room
 from amux_tui.engine.state import RoomState
-from amux_tui.engine.store import ReplayLog, archive_room, list_room_logs, new_room_id, room_id_ok, write_json_atomic
+from amux_tui.engine.store import (
+    ReplayLog,
+    archive_room,
+    list_room_logs,
+    new_room_id,
+    room_id_ok,
+    write_json_atomic,
+)
 from amux_tui.engine.timeutil import now_rfc3339
 from amux_tui.engine.transcript import Transcript
 from amux_tui.paths import Paths

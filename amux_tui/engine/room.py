@@ -10,6 +10,7 @@ order the agent spoke in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -774,16 +775,12 @@ class Room:
         start = self._start_task
         if start is not None and not start.done():
             start.cancel()  # quitting during a handshake must not leave an agent behind
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await start
-            except (asyncio.CancelledError, Exception):
-                pass
         if self.busy and self.proc is not None and self.proc.running:
             self.cancel(reason="app_exit")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wait_idle(), 2.0)
-            except TimeoutError:
-                pass
         await self.stop()
         if self._meta_timer is not None:
             self._meta_timer.cancel()

@@ -30,8 +30,8 @@ from amux_tui.ui.actions import RoomActions
 from amux_tui.ui.commands import RoomCommands
 from amux_tui.ui.hub import RoomHub
 from amux_tui.ui.notify import Notifier, TerminalNotifier
-from amux_tui.ui.terminal_watch import watch_terminal
 from amux_tui.ui.screens.dialog import Dialog
+from amux_tui.ui.terminal_watch import watch_terminal
 from amux_tui.ui.widgets.key_bar import KeyBar
 from amux_tui.ui.widgets.permission_panel import PermissionPanel
 from amux_tui.ui.widgets.prompt_input import PromptInput

@@ -21,46 +21,13 @@ from amux_tui.ui.widgets.permission_panel import PermissionPanel
 from amux_tui.ui.widgets.prompt_input import PromptInput
 from amux_tui.ui.widgets.queue_strip import QueueStrip
 from amux_tui.ui.widgets.room_header import FailureBanner, RoomHeader
+from amux_tui.ui.widgets.transcript_view import TranscriptView
 
 if TYPE_CHECKING:
     from amux_tui.engine.transcript import Block
 
 DRAFT_DEBOUNCE = 0.5  # seconds of quiet typing before the draft is saved to the room
 TYPING_GRACE = 1.0  # a permission prompt does not steal focus from someone typing
-
-
-def _transcript_view() -> Any:
-    # Imported lazily: the transcript widget is its own module with its own cost.
-    try:
-        from amux_tui.ui.widgets.transcript_view import TranscriptView
-    except ImportError:  # pragma: no cover - only while the widget is being written
-        return _MissingTranscriptView()
-    return TranscriptView()
-
-
-class _MissingTranscriptView(Widget):
-    """Stand-in with the TranscriptView API when that module is absent (development only)."""
-
-    show_thoughts = True
-    follow = True
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.transcript: Any = None
-
-    def set_transcript(self, transcript: Any) -> None:
-        self.transcript = transcript
-        self.refresh()
-
-    def blocks_changed(self, blocks: Any) -> None:
-        self.refresh()
-
-    def jump_to_end(self) -> None:
-        pass
-
-    def render(self) -> str:
-        count = len(self.transcript.blocks) if self.transcript is not None else 0
-        return f"(transcript view unavailable: {count} blocks)"
 
 
 class RoomPane(Widget):
@@ -89,7 +56,7 @@ class RoomPane(Widget):
         room = self.room
         yield RoomHeader(room, classes="room-header")
         yield FailureBanner(room, classes="failure-banner")
-        view = _transcript_view()
+        view = TranscriptView()
         view.add_class("transcript")
         yield view
         yield PermissionPanel(classes="permission-panel")
