@@ -245,7 +245,29 @@ def cmd_new(args: argparse.Namespace, paths: Paths) -> int:
     return _run_tui(paths, create={"spec": spec, "cwd": str(cwd.absolute()), "title": args.title})
 
 
+def _setup_app_log(paths: Paths) -> None:
+    """The app log (SPEC §2): engine warnings and errors, never the terminal (Textual owns it)."""
+    import logging
+    from logging.handlers import RotatingFileHandler
+
+    from amux_tui.paths import ensure_private_dir
+
+    try:
+        ensure_private_dir(paths.log_file.parent)
+        handler = RotatingFileHandler(paths.log_file, maxBytes=5 << 20, backupCount=3, encoding="utf-8")
+        os.chmod(paths.log_file, 0o600)
+    except OSError as exc:
+        print(f"amux: cannot write the app log {paths.log_file}: {exc.strerror or exc}", file=sys.stderr)
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("amux")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
 def _run_tui(paths: Paths, create: dict[str, Any] | None) -> int:
+    import logging
+
     from amux_tui.engine.lock import StoreLockedError
     from amux_tui.engine.registry import Engine
 
@@ -258,8 +280,11 @@ def _run_tui(paths: Paths, create: dict[str, Any] | None) -> int:
         raise CliError(f"cannot open {paths.rooms_dir}: {exc.strerror or exc}") from None
     from amux_tui.ui.app import AmuxApp
 
+    _setup_app_log(paths)
+    logging.getLogger("amux").info("amux %s started on %s (pid %d)", __version__, paths.rooms_dir, os.getpid())
     app = AmuxApp(engine, create=create)
     app.run()
+    logging.getLogger("amux").info("amux stopped (exit %s)", app.return_code or 0)
     return app.return_code or 0
 
 

@@ -164,3 +164,18 @@ def test_terminal_vanishing_without_sighup_stops_amux_and_its_agent(tmp_path):
     md = subprocess.run([sys.executable, "-m", "amux_tui", "export", rooms[0]["roomId"]],
                         env=dict(os.environ, AMUX_HOME=str(home)), capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert "remember this" in md
+
+
+def test_app_log_is_written(tmp_path):
+    home = tmp_path / "amux-home"
+    home.mkdir()
+    term = Terminal(home)
+    try:
+        term.wait_for("ctrl+q quit")
+        term.type("\x11")
+        assert term.wait_exit() == 0
+    finally:
+        term.close()
+    text = (home / "amux.log").read_text()
+    assert "started on" in text and "amux stopped (exit 0)" in text
+    assert oct((home / "amux.log").stat().st_mode & 0o777) == "0o600"

@@ -113,6 +113,7 @@ async def test_disk_full_is_shown_and_nothing_is_lost(tmp_path, monkeypatch):
     assert room.transcript.blocks[-1].kind == "message"  # the room kept working in memory
     failing["on"] = False
     room.log.flush()
+    assert room.write_error is None  # the room shows it is fine again
     seqs = [r["seq"] for r in log_lines(room)]
     assert seqs == list(range(1, len(rec.frames) + 1))  # every frame, once, in order
     await engine.shutdown()

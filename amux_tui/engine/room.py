@@ -107,6 +107,7 @@ class Room(AgentSession):
         self._loop: asyncio.AbstractEventLoop | None = _running_loop()
         if log_ is not None:
             log_.on_error = self._on_write_error
+            log_.on_recover = self._on_write_recovered
 
     def install(
         self, state: RoomState, transcript: Transcript, log_: ReplayLog, load: Any = None
@@ -115,6 +116,7 @@ class Room(AgentSession):
         self.state, self.transcript, self.log, self.load_result = state, transcript, log_, load
         self._loop = _running_loop()
         log_.on_error = self._on_write_error
+        log_.on_recover = self._on_write_recovered
         if state.acp_session_id:
             self.meta.acp_session_id = state.acp_session_id
         self._changed()
@@ -210,6 +212,16 @@ class Room(AgentSession):
             return
         self.write_error = f"log write failed: {exc}"
         log.error("room %s: %s", self.id, self.write_error)
+        self._changed()
+
+    def _on_write_recovered(self) -> None:
+        loop = self._loop
+        if loop is not None and not _on_loop(loop):
+            loop.call_soon_threadsafe(self._on_write_recovered)
+            return
+        if self.write_error is not None:
+            log.warning("room %s: log writes work again", self.id)
+        self.write_error = None
         self._changed()
 
     # ---- turns ------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ __all__ = [
     "write_json_atomic",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("amux.store")
 
 ARCHIVE_DIR_NAME = "archive"
 LOG_SUFFIX = ".jsonl"
