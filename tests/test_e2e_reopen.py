@@ -38,10 +38,12 @@ def _wait_records(term: Terminal, home: Path, room_id: str, start: int, method: 
 
 
 def _talk(term: Terminal, text: str) -> None:
+    """Send a prompt and wait until the turn is over (not merely until text shows)."""
     mark = len(term.text)
     term.type(text + "\r")
-    term.wait_for("Demo reply", since=mark)
-    term.wait_for("ctx", since=mark)  # usage arrives at the end of the turn
+    term.wait_for("busy", since=mark)
+    term.wait_for("/unknown-update.", since=mark)  # the last line of the demo's reply
+    term.wait_for("ready", since=term.text.rfind("busy"))  # the state after the last busy
 
 
 def test_three_rooms_survive_quit_and_reopen(tmp_path):
