@@ -88,6 +88,25 @@ class Terminal:
         os.close(self.master)
 
 
+def wait_turns_settled(term: Terminal, home: Path, started: int, timeout: float = 30.0) -> None:
+    """Wait until the logs hold ``started`` turns and every one of them has ended.
+
+    The screen alone cannot say it: a quick turn may never paint "busy" at all.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        begun = ended = 0
+        for path in (home / "rooms").glob("*.jsonl"):
+            for line in path.read_text().splitlines():
+                method = json.loads(line)["frame"].get("method") if line.strip() else None
+                begun += method == "amux/turn_started"
+                ended += method in ("amux/turn_complete", "amux/turn_interrupted")
+        if begun >= started and ended == begun:
+            return
+        term.pump(0.05)
+    raise AssertionError(f"turns did not settle: {begun} started, {ended} ended")
+
+
 def _amux_ls(home: Path) -> list[dict]:
     out = subprocess.run(
         [sys.executable, "-m", "amux_tui", "ls", "--json"], env=dict(os.environ, AMUX_HOME=str(home)),
@@ -109,6 +128,7 @@ def test_amux_in_a_pty_prompt_reply_quit_and_resume(tmp_path):
         term.type("\r")
         term.wait_for("Demo reply", since=mark)
         term.wait_for("This is the first prompt of this session.", since=mark)
+        wait_turns_settled(term, home, 1)
         term.type("\x11")  # ctrl+q
         assert term.wait_exit() == 0
     finally:
@@ -129,6 +149,7 @@ def test_amux_in_a_pty_prompt_reply_quit_and_resume(tmp_path):
         term.type("/recall\r")
         # The agent resumed its session: it still holds the earlier prompt.
         term.wait_for("This session holds 1 earlier prompt", since=mark)
+        wait_turns_settled(term, home, 2)
         term.type("\x11")
         assert term.wait_exit() == 0
     finally:

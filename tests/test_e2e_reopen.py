@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_e2e_pty import Terminal, _amux_ls
+from test_e2e_pty import Terminal, _amux_ls, wait_turns_settled
 
 from amux_tui.engine import frames as F
 
@@ -37,26 +37,25 @@ def _wait_records(term: Terminal, home: Path, room_id: str, start: int, method: 
     raise AssertionError(f"{method} never recorded in {room_id}")
 
 
-def _talk(term: Terminal, text: str) -> None:
-    """Send a prompt and wait until the turn is over (not merely until text shows)."""
+def _talk(term: Terminal, home: Path, text: str, turns: int) -> None:
+    """Send a prompt, see the reply, and wait until the turn is over (logs say so)."""
     mark = len(term.text)
     term.type(text + "\r")
-    term.wait_for("busy", since=mark)
-    term.wait_for("/unknown-update.", since=mark)  # the last line of the demo's reply
-    term.wait_for("ready", since=term.text.rfind("busy"))  # the state after the last busy
+    term.wait_for("Demo reply", since=mark)
+    wait_turns_settled(term, home, turns)
 
 
 def test_three_rooms_survive_quit_and_reopen(tmp_path):
     home = tmp_path / "amux-home"
     home.mkdir()
-    for title in ("alpha", "bravo", "charlie"):
+    for turns, title in enumerate(("alpha", "bravo", "charlie"), start=1):
         # `amux new` creates the room and opens the TUI focused on it.
         term = Terminal(home, args=["new", "--title", title])
         try:
             term.wait_for("ctrl+q quit")
             term.wait_for("ready")
             term.pump(0.5)
-            _talk(term, f"{title} talks")
+            _talk(term, home, f"{title} talks", turns)
             if title == "charlie":
                 term.type("unsent charlie draft")
                 term.type(CTRL_B + "z")
