@@ -171,12 +171,12 @@ class Room(AgentSession):
 
     def subscribe(self, sub: RoomSubscriber, *, peer_id: str = F.LOCAL_PEER) -> None:
         self._subscribers.append(sub)
-        self._gate(F.amux_frame(F.PEER_JOINED, self.id, peerId=peer_id))
+        self._emit(F.PEER_JOINED, peerId=peer_id)
 
     def unsubscribe(self, sub: RoomSubscriber, *, peer_id: str = F.LOCAL_PEER) -> None:
         if sub in self._subscribers:
             self._subscribers.remove(sub)
-            self._gate(F.amux_frame(F.PEER_LEFT, self.id, peerId=peer_id))
+            self._emit(F.PEER_LEFT, peerId=peer_id)
 
     # ---- the broadcast gate --------------------------------------------------------------------
     def _gate(self, frame: dict[str, Any], raw: bytes | None = None) -> None:
@@ -195,6 +195,10 @@ class Room(AgentSession):
                 sub.room_frame(self, frame, record.seq, blocks)
             except Exception:  # a broken view must not break the room
                 log.exception("subscriber failed on %s", frame.get("method"))
+
+    def _emit(self, method: str, **fields: Any) -> None:
+        """Broadcast an ``amux/*`` frame of this room through the gate."""
+        self._gate(F.amux_frame(method, self.id, **fields))
 
     def _changed(self) -> None:
         self.meta.state = self.lifecycle
@@ -244,15 +248,8 @@ class Room(AgentSession):
         if len(self.state.public_queue) >= F.QUEUE_CAP:
             raise RoomError(f"queue is full ({F.QUEUE_CAP} prompts waiting); remove one first")
         qid = F.format_id("q", self.state.next_queue_item)
-        self._gate(
-            F.amux_frame(
-                F.QUEUE_ITEM_ADDED,
-                self.id,
-                queueItemId=qid,
-                peerId=F.LOCAL_PEER,
-                text=text,
-                status="queued",
-            )
+        self._emit(
+            F.QUEUE_ITEM_ADDED, queueItemId=qid, peerId=F.LOCAL_PEER, text=text, status="queued"
         )
         self._save_meta_soon()
         if self.lifecycle == NOT_STARTED or self.lifecycle == EXITED:
@@ -265,21 +262,18 @@ class Room(AgentSession):
     def unqueue(self, queue_item_id: str) -> None:
         if not any(q.id == queue_item_id for q in self.state.queue):
             raise RoomError(f"no queued prompt {queue_item_id}")
-        self._gate(
-            F.amux_frame(
-                F.QUEUE_ITEM_REMOVED,
-                self.id,
-                queueItemId=queue_item_id,
-                removedBy=F.LOCAL_PEER,
-                reason="unqueued",
-            )
+        self._emit(
+            F.QUEUE_ITEM_REMOVED,
+            queueItemId=queue_item_id,
+            removedBy=F.LOCAL_PEER,
+            reason="unqueued",
         )
         self._changed()
 
     def edit_queued(self, queue_item_id: str, text: str) -> None:
         if not any(q.id == queue_item_id for q in self.state.queue):
             raise RoomError(f"no queued prompt {queue_item_id}")
-        self._gate(F.amux_frame(F.QUEUE_ITEM_EDITED, self.id, queueItemId=queue_item_id, text=text))
+        self._emit(F.QUEUE_ITEM_EDITED, queueItemId=queue_item_id, text=text)
         self._changed()
 
     @property
@@ -304,23 +298,16 @@ class Room(AgentSession):
         assert self.proc is not None and self.state.acp_session_id
         turn_id = F.format_id("at", self.state.next_turn)
         content = [{"type": "text", "text": text}]
-        self._gate(
-            F.amux_frame(
-                F.TURN_STARTED,
-                self.id,
-                amuxTurnId=turn_id,
-                peerId=F.LOCAL_PEER,
-                content=content,
-                queueItemId=queue_item_id,
-                supersedesTurnId=supersedes,
-            )
+        self._emit(
+            F.TURN_STARTED,
+            amuxTurnId=turn_id,
+            peerId=F.LOCAL_PEER,
+            content=content,
+            queueItemId=queue_item_id,
+            supersedesTurnId=supersedes,
         )
         if queue_item_id is not None:
-            self._gate(
-                F.amux_frame(
-                    F.QUEUE_ITEM_SUBMITTED, self.id, queueItemId=queue_item_id, amuxTurnId=turn_id
-                )
-            )
+            self._emit(F.QUEUE_ITEM_SUBMITTED, queueItemId=queue_item_id, amuxTurnId=turn_id)
         self.cancel_requested_at = None
         self.meta.last_active = now_rfc3339()
         self.proc.send_request(
@@ -342,14 +329,11 @@ class Room(AgentSession):
             F.turn_complete(self.id, turn_id, stop if isinstance(stop, str) else None, error)
         )  # (3)
         if queue_item_id is not None:  # (4)
-            self._gate(
-                F.amux_frame(
-                    F.QUEUE_ITEM_COMPLETED,
-                    self.id,
-                    queueItemId=queue_item_id,
-                    amuxTurnId=turn_id,
-                    stopReason=stop if isinstance(stop, str) else None,
-                )
+            self._emit(
+                F.QUEUE_ITEM_COMPLETED,
+                queueItemId=queue_item_id,
+                amuxTurnId=turn_id,
+                stopReason=stop if isinstance(stop, str) else None,
             )
         self.cancel_requested_at = None
         self._sync_log()
@@ -372,13 +356,10 @@ class Room(AgentSession):
         for pending in list(self.state.pending_requests.values()):
             if answer and self.proc is not None and pending.method == F.REQUEST_PERMISSION:
                 self.proc.respond(pending.request_id, {"outcome": {"outcome": "cancelled"}})
-            self._gate(
-                F.amux_frame(
-                    F.AGENT_REQUEST_RESOLVED,
-                    self.id,
-                    requestId=pending.request_id,
-                    resolvedBy=F.RESOLVED_TURN_ENDED,
-                )
+            self._emit(
+                F.AGENT_REQUEST_RESOLVED,
+                requestId=pending.request_id,
+                resolvedBy=F.RESOLVED_TURN_ENDED,
             )
 
     def cancel(self, *, reason: str | None = None) -> bool:
@@ -386,15 +367,7 @@ class Room(AgentSession):
         turn_id = self.state.active_turn_id
         if turn_id is None or self.proc is None:
             return False
-        self._gate(
-            F.amux_frame(
-                F.TURN_CANCELLED,
-                self.id,
-                amuxTurnId=turn_id,
-                cancelledBy=F.LOCAL_PEER,
-                reason=reason,
-            )
-        )
+        self._emit(F.TURN_CANCELLED, amuxTurnId=turn_id, cancelledBy=F.LOCAL_PEER, reason=reason)
         self._cancel_on_agent()
         return True
 
@@ -404,14 +377,11 @@ class Room(AgentSession):
         for pending in self.pending_permissions:
             result = {"outcome": {"outcome": "cancelled"}}
             self.proc.respond(pending.request_id, result)
-            self._gate(
-                F.amux_frame(
-                    F.AGENT_REQUEST_RESOLVED,
-                    self.id,
-                    requestId=pending.request_id,
-                    resolvedBy=F.RESOLVED_LOCAL,
-                    result=result,
-                )
+            self._emit(
+                F.AGENT_REQUEST_RESOLVED,
+                requestId=pending.request_id,
+                resolvedBy=F.RESOLVED_LOCAL,
+                result=result,
             )
         if self.cancel_requested_at is None:
             self.cancel_requested_at = time.monotonic()
@@ -428,16 +398,13 @@ class Room(AgentSession):
             if self.lifecycle != READY:
                 raise RoomError(f"the agent is {self.lifecycle}")
             predicted = F.format_id("at", self.state.next_turn)
-            self._gate(
-                F.amux_frame(
-                    F.CONTROL_SUBMITTED,
-                    self.id,
-                    kind="steer",
-                    mode="prompt",
-                    peerId=F.LOCAL_PEER,
-                    amuxTurnId=predicted,
-                    text=text,
-                )
+            self._emit(
+                F.CONTROL_SUBMITTED,
+                kind="steer",
+                mode="prompt",
+                peerId=F.LOCAL_PEER,
+                amuxTurnId=predicted,
+                text=text,
             )
             self._start_turn(text)
             return "sent"
@@ -448,26 +415,17 @@ class Room(AgentSession):
             f"[amux] The user steered turn {turn_id} while it was running. Redo the original "
             f"request, taking the steer into account.\n\nOriginal prompt:\n{original}\n\nSteer:\n{text}"
         )
-        self._gate(
-            F.amux_frame(
-                F.CONTROL_SUBMITTED,
-                self.id,
-                kind="steer",
-                mode="hard",
-                peerId=F.LOCAL_PEER,
-                amuxTurnId=turn_id,
-                text=text,
-                replacementText=replacement,
-            )
+        self._emit(
+            F.CONTROL_SUBMITTED,
+            kind="steer",
+            mode="hard",
+            peerId=F.LOCAL_PEER,
+            amuxTurnId=turn_id,
+            text=text,
+            replacementText=replacement,
         )
-        self._gate(
-            F.amux_frame(
-                F.TURN_CANCELLED,
-                self.id,
-                amuxTurnId=turn_id,
-                cancelledBy=F.LOCAL_PEER,
-                reason="hard_steer",
-            )
+        self._emit(
+            F.TURN_CANCELLED, amuxTurnId=turn_id, cancelledBy=F.LOCAL_PEER, reason="hard_steer"
         )
         self._cancel_on_agent()
         return "steered"
@@ -485,14 +443,11 @@ class Room(AgentSession):
         result = {"outcome": outcome}
         if self.proc is not None:
             self.proc.respond(pending.request_id, result)
-        self._gate(
-            F.amux_frame(
-                F.AGENT_REQUEST_RESOLVED,
-                self.id,
-                requestId=pending.request_id,
-                resolvedBy=F.RESOLVED_LOCAL,
-                result=result,
-            )
+        self._emit(
+            F.AGENT_REQUEST_RESOLVED,
+            requestId=pending.request_id,
+            resolvedBy=F.RESOLVED_LOCAL,
+            result=result,
         )
         self._changed()
 
@@ -502,7 +457,7 @@ class Room(AgentSession):
         if not title:
             raise RoomError("a title cannot be empty")
         self.meta.title = title
-        self._gate(F.amux_frame(F.ROOM_RENAMED, self.id, title=title))
+        self._emit(F.ROOM_RENAMED, title=title)
         self._save_meta_soon()
         self._changed()
 

@@ -196,14 +196,8 @@ class AgentSession:
         self.resume_via = via
         if self.state.active_segment is None or self.state.acp_session_id != sid:
             self._set_session(sid, F.END_SESSION_LOAD)
-        self._gate(
-            F.amux_frame(
-                F.SESSION_RESUMED,
-                self.id,
-                acpSessionId=sid,
-                via=via,
-                replayedUpdates=self.replayed_updates,
-            )
+        self._emit(
+            F.SESSION_RESUMED, acpSessionId=sid, via=via, replayedUpdates=self.replayed_updates
         )
         self._save_meta_soon()
 
@@ -215,25 +209,19 @@ class AgentSession:
         new = self.state.next_segment
         now = now_rfc3339()
         if seg is not None:
-            self._gate(
-                F.amux_frame(
-                    F.SEGMENT_ENDED,
-                    self.id,
-                    segmentId=F.format_id("seg", seg.id),
-                    closedAt=now,
-                    endReason=reason,
-                    successorSegmentId=F.format_id("seg", new),
-                )
+            self._emit(
+                F.SEGMENT_ENDED,
+                segmentId=F.format_id("seg", seg.id),
+                closedAt=now,
+                endReason=reason,
+                successorSegmentId=F.format_id("seg", new),
             )
-        self._gate(
-            F.amux_frame(
-                F.SEGMENT_STARTED,
-                self.id,
-                segmentId=F.format_id("seg", new),
-                acpSessionId=sid,
-                openedAt=now,
-                provenance=provenance or None,
-            )
+        self._emit(
+            F.SEGMENT_STARTED,
+            segmentId=F.format_id("seg", new),
+            acpSessionId=sid,
+            openedAt=now,
+            provenance=provenance or None,
         )
         self.meta.acp_session_id = sid
         self._save_meta_soon()
@@ -275,13 +263,10 @@ class AgentSession:
         self.meta.exit_code = code
         if self.state.active_turn_id is not None:
             self._sweep_requests(answer=False)
-            self._gate(
-                F.amux_frame(
-                    F.TURN_INTERRUPTED,
-                    self.id,
-                    amuxTurnId=self.state.active_turn_id,
-                    reason=F.INTERRUPTED_AGENT_EXIT,
-                )
+            self._emit(
+                F.TURN_INTERRUPTED,
+                amuxTurnId=self.state.active_turn_id,
+                reason=F.INTERRUPTED_AGENT_EXIT,
             )
             self.cancel_requested_at = None
             self._sync_log()
@@ -332,13 +317,10 @@ class AgentSession:
             key = request_key(params.get("requestId"))
             pending = self.state.pending_requests.get(key)
             if pending is not None:
-                self._gate(
-                    F.amux_frame(
-                        F.AGENT_REQUEST_RESOLVED,
-                        self.id,
-                        requestId=pending.request_id,
-                        resolvedBy=F.RESOLVED_AGENT_CANCELLED,
-                    )
+                self._emit(
+                    F.AGENT_REQUEST_RESOLVED,
+                    requestId=pending.request_id,
+                    resolvedBy=F.RESOLVED_AGENT_CANCELLED,
                 )
 
     def _on_request(self, frame: Frame) -> None:
@@ -356,15 +338,12 @@ class AgentSession:
             self.agent_log.append(f"blocked {method} (client tools are not enabled)")
             return
         if method == F.REQUEST_PERMISSION:
-            self._gate(
-                F.amux_frame(
-                    F.AGENT_REQUEST_OPENED,
-                    self.id,
-                    requestId=frame.id,
-                    requestMethod=method,
-                    requestParams=frame.params or None,
-                    amuxTurnId=self.state.active_turn_id,
-                )
+            self._emit(
+                F.AGENT_REQUEST_OPENED,
+                requestId=frame.id,
+                requestMethod=method,
+                requestParams=frame.params or None,
+                amuxTurnId=self.state.active_turn_id,
             )
             return
         self.proc.respond(
@@ -380,9 +359,7 @@ class AgentSession:
     def _compaction(self, signal: CompactionSignal) -> None:
         """Apply a detected compaction start/end (SPEC §4.6)."""
         if not signal.done:
-            self._gate(
-                F.amux_frame(F.COMPACTION_STARTED, self.id, source=signal.source, **signal.fields)
-            )
+            self._emit(F.COMPACTION_STARTED, source=signal.source, **signal.fields)
             self._changed()
             return
         extra: dict[str, Any] = {}
@@ -398,16 +375,13 @@ class AgentSession:
             }
         count = self.state.compaction.count + (1 if signal.outcome == "completed" else 0)
         outcome = signal.outcome if signal.outcome != "completed" else None
-        self._gate(
-            F.amux_frame(
-                F.COMPACTION_DONE,
-                self.id,
-                source=signal.source,
-                **signal.fields,
-                **extra,
-                compressionCount=count,
-                outcome=outcome,
-            )
+        self._emit(
+            F.COMPACTION_DONE,
+            source=signal.source,
+            **signal.fields,
+            **extra,
+            compressionCount=count,
+            outcome=outcome,
         )
         self._changed()
 
