@@ -176,3 +176,33 @@ async def test_garbage_line_does_not_break_the_room(tmp_path):
     assert rec.methods()[-1] == F.TURN_COMPLETE
     assert all("this is not json" not in getattr(b, "text", "") for b in room.transcript.blocks)
     await engine.shutdown()
+
+
+async def test_agent_withdrawing_a_permission_resolves_it_as_agent_cancelled(tmp_path):
+    engine = open_engine(tmp_path / "h")
+    room, rec = await started_room(engine)
+    room.prompt("/permission withdraw")
+    await idle(room)
+    resolved = [f["params"] for f in rec.frames if f["method"] == F.AGENT_REQUEST_RESOLVED]
+    assert [r["resolvedBy"] for r in resolved] == [F.RESOLVED_AGENT_CANCELLED]
+    methods = [f["method"] for f in rec.frames]
+    # the agent's raw $/cancel_request is recorded as received, then the resolution
+    assert methods.index(F.CANCEL_REQUEST) < methods.index(F.AGENT_REQUEST_RESOLVED)
+    assert not room.pending_permissions
+    assert any(b.kind == "permission" and b.outcome == "withdrawn by agent" for b in room.transcript.blocks)
+    await engine.shutdown()
+
+
+async def test_several_permissions_queue_fifo(tmp_path):
+    engine = open_engine(tmp_path / "h")
+    room, _ = await started_room(engine)
+    room.prompt("/permission 2")
+    await wait_for(lambda: len(room.pending_permissions) == 2, what="two questions")
+    first, second = room.pending_permissions
+    room.answer_permission(first.request_id, "allow")
+    assert room.pending_permissions == [second]
+    room.answer_permission(second.request_id, "reject")
+    await idle(room)
+    reply = [b.text for b in room.transcript.blocks if b.kind == "message"][-1]
+    assert "allowed" in reply and "rejected" in reply
+    await engine.shutdown()
