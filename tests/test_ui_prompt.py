@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from test_ui_support import (
     add_demo_rooms,
+    logged_frames,
     open_engine,
     running,
     screen_text,
@@ -21,13 +20,8 @@ from amux_tui.ui.widgets.prompt_input import PromptInput
 from amux_tui.ui.widgets.queue_strip import QueueStrip
 
 
-def _frames(room) -> list[dict]:
-    room.log.flush()
-    return [json.loads(line)["frame"] for line in room.log_path.read_text().splitlines() if line.strip()]
-
-
 def _turn_texts(room) -> list[str]:
-    return [f["params"]["content"][0]["text"] for f in _frames(room) if f.get("method") == F.TURN_STARTED]
+    return [f["params"]["content"][0]["text"] for f in logged_frames(room) if f.get("method") == F.TURN_STARTED]
 
 
 async def test_first_run_creates_the_demo_room_and_enter_sends():
@@ -147,7 +141,7 @@ async def test_ctrl_s_steers_the_running_turn():
         await type_text(pilot, "do it faster")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: len(_turn_texts(room)) == 2, timeout=20, what="replacement turn")
-        frames = _frames(room)
+        frames = logged_frames(room)
         steer = [f for f in frames if f.get("method") == F.CONTROL_SUBMITTED]
         assert steer and steer[0]["params"]["mode"] == "hard" and steer[0]["params"]["text"] == "do it faster"
         assert any(f.get("method") == F.TURN_CANCELLED and f["params"].get("reason") == "hard_steer" for f in frames)
@@ -167,10 +161,10 @@ async def test_escape_twice_cancels_and_once_does_not():
         await wait_for(pilot, lambda: room.busy, what="busy")
         await pilot.press("escape")
         await pilot.pause(1.3)  # the window closes: a single escape does nothing
-        assert room.busy and not any(f.get("method") == F.TURN_CANCELLED for f in _frames(room))
+        assert room.busy and not any(f.get("method") == F.TURN_CANCELLED for f in logged_frames(room))
         await pilot.press("escape", "escape")
         await wait_for(pilot, lambda: not room.busy, what="cancelled")
-        complete = [f for f in _frames(room) if f.get("method") == F.TURN_COMPLETE]
+        complete = [f for f in logged_frames(room) if f.get("method") == F.TURN_COMPLETE]
         assert complete[-1]["params"]["stopReason"] == "cancelled"
 
 
@@ -192,5 +186,5 @@ async def test_escape_twice_offers_force_stop_when_the_agent_ignores_cancel(monk
         await pilot.pause(0.3)
         assert "force stop" in screen_text(app)
         await pilot.press("escape", "escape")
-        await wait_for(pilot, lambda: any(f.get("method") == F.TURN_INTERRUPTED for f in _frames(room)), what="interrupted")
+        await wait_for(pilot, lambda: any(f.get("method") == F.TURN_INTERRUPTED for f in logged_frames(room)), what="interrupted")
         await wait_ready(pilot, room)  # restarted and resumed

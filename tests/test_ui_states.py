@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from test_ui_support import (
     add_demo_rooms,
+    logged_frames,
     open_engine,
     running,
     screen_text,
@@ -20,15 +19,10 @@ from amux_tui.engine import frames as F
 from amux_tui.ui.widgets.permission_panel import PermissionPanel
 
 
-def _frames(room) -> list[dict]:
-    room.log.flush()
-    return [json.loads(line)["frame"] for line in room.log_path.read_text().splitlines() if line.strip()]
-
-
 def _answers(room) -> list[object]:
     """Outcomes the user gave, in order (optionId, or "cancelled")."""
     out = []
-    for f in _frames(room):
+    for f in logged_frames(room):
         if f.get("method") == F.AGENT_REQUEST_RESOLVED and f["params"].get("resolvedBy") == F.RESOLVED_LOCAL:
             outcome = f["params"]["result"]["outcome"]
             out.append(outcome.get("optionId", outcome["outcome"]))
@@ -127,7 +121,7 @@ async def test_compacting_badge_appears_and_is_gone_after_turn_complete_without_
         assert "⟳" in _list_entry(app, room)
         assert app.current_pane.has_class("-compacting")
         await wait_idle(pilot, room, timeout=30)
-        methods = [f.get("method") for f in _frames(room)]
+        methods = [f.get("method") for f in logged_frames(room)]
         assert F.COMPACTION_STARTED in methods and F.COMPACTION_DONE not in methods  # stranded
         assert "compacting" not in _header(app) and "⟳" not in _list_entry(app, room)
         assert not app.current_pane.has_class("-compacting")
@@ -152,7 +146,7 @@ async def test_crash_shows_exit_code_and_r_restarts():
         await send(pilot, "/recall")
         await wait_idle(pilot, room)
         assert "session resumed" in " ".join(getattr(b, "text", "") for b in room.transcript.blocks) or any(
-            f.get("method") == F.SESSION_RESUMED for f in _frames(room)
+            f.get("method") == F.SESSION_RESUMED for f in logged_frames(room)
         )
 
 
@@ -239,7 +233,7 @@ async def test_held_queue_after_restart_is_released_with_ctrl_r(tmp_path):
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: not room2.queue, what="released")
         await wait_idle(pilot, room2)
-        texts = [f["params"]["content"][0]["text"] for f in _frames(room2) if f.get("method") == F.TURN_STARTED]
+        texts = [f["params"]["content"][0]["text"] for f in logged_frames(room2) if f.get("method") == F.TURN_STARTED]
         assert texts[-1] == "after restart"
 
 

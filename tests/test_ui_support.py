@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -109,3 +110,9 @@ async def send(pilot: Pilot[Any], text: str) -> None:
 
 async def settle(seconds: float = 0.05) -> None:
     await asyncio.sleep(seconds)
+
+
+def logged_frames(room: Room) -> list[dict]:
+    """Every frame in the room's log, in order (flushed first)."""
+    room.log.flush()
+    return [json.loads(line)["frame"] for line in room.log_path.read_text().splitlines() if line.strip()]
