@@ -117,3 +117,19 @@ async def test_disk_full_is_shown_and_nothing_is_lost(tmp_path, monkeypatch):
     seqs = [r["seq"] for r in log_lines(room)]
     assert seqs == list(range(1, len(rec.frames) + 1))  # every frame, once, in order
     await engine.shutdown()
+
+
+async def test_a_line_the_log_could_not_reload_verbatim_is_recorded_re_encoded(tmp_path):
+    from amux_tui.engine.hydrate import hydrate
+
+    engine = open_engine(tmp_path / "h")
+    room = engine.create_room(faulty("lone_surrogate"))
+    await room.start()
+    room.prompt("go")
+    await idle(room)
+    assert "half an emoji" in room.transcript.blocks[-1].text
+    room.log.flush()
+    again = hydrate(room.log.path, room.id)
+    assert again.load.bad_lines == 0
+    assert "half an emoji" in again.transcript.blocks[-1].text
+    await engine.shutdown()

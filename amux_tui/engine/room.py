@@ -187,7 +187,15 @@ class Room(AgentSession):
             )
         else:
             tag = self.state.active_segment_id
-        record = self.log.append(raw if raw is not None else frame, tag)
+        try:
+            record = self.log.append(raw if raw is not None else frame, tag)
+        except (ValueError, TypeError) as exc:
+            # JSON the wire accepts but the log's decoder would refuse on reload (e.g. a
+            # lone surrogate escape): record amux's own re-encoding rather than lose it.
+            if raw is None:
+                raise
+            log.warning("room %s: recording a re-encoded frame (%s)", self.id, exc)
+            record = self.log.append(frame, tag)
         self.state.apply(frame, record.seq, tag, record.recorded_at)
         blocks = self.transcript.apply(frame, record.seq, record.recorded_at)
         for sub in tuple(self._subscribers):

@@ -5,6 +5,7 @@
   ``elicitation/create`` to the client, writes each answer to stderr as ``ANSWER <json>``,
   then ends the turn.
 - ``updates_outside_turns``: after the prompt response, sends a chunk for another session id.
+- ``lone_surrogate``: during a prompt, sends a chunk whose JSON holds a lone surrogate escape.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def main() -> None:
         elif method == "session/new":
             send({"jsonrpc": "2.0", "id": rid, "result": {"sessionId": "faulty-1"}})
         elif method == "session/prompt":
+            if FAULT == "lone_surrogate":
+                sys.stdout.write('{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"faulty-1",'
+                                 '"update":{"sessionUpdate":"agent_message_chunk","content":{"type":"text",'
+                                 '"text":"half an emoji \\ud83d here"}}}}\n')
+                sys.stdout.flush()
             if FAULT == "client_requests":
                 for i, m in enumerate(("terminal/create", "fs/write_text_file", "elicitation/create")):
                     pending[100 + i] = m
