@@ -29,14 +29,24 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, opens the TUI and restores every room.",
     )
     parser.add_argument("--version", action="version", version=f"amux {__version__}")
-    parser.add_argument("--home", metavar="DIR", help="keep config, rooms and logs under DIR (default: $AMUX_HOME or the platform directories)")
+    parser.add_argument(
+        "--home",
+        metavar="DIR",
+        help="keep config, rooms and logs under DIR (default: $AMUX_HOME or the platform directories)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     new = sub.add_parser("new", help="create a room and open the TUI focused on it")
     who = new.add_mutually_exclusive_group()
-    who.add_argument("--agent", metavar="NAME", help="a configured or well-known agent (default: default_agent or demo)")
+    who.add_argument(
+        "--agent",
+        metavar="NAME",
+        help="a configured or well-known agent (default: default_agent or demo)",
+    )
     who.add_argument("--cmd", metavar='"CMD ARGS"', help="run this ACP agent command line")
-    new.add_argument("--cwd", metavar="DIR", help="working directory of the agent (default: current)")
+    new.add_argument(
+        "--cwd", metavar="DIR", help="working directory of the agent (default: current)"
+    )
     new.add_argument("--title", metavar="T", help="room title")
 
     ls = sub.add_parser("ls", help="list rooms")
@@ -107,8 +117,15 @@ def cmd_ls(args: argparse.Namespace, paths: Paths) -> int:
     headers = ["ID", "TITLE", "AGENT", "STATE", "FRAMES", "SEGS", "COMPACT", "LAST ACTIVITY", "CWD"]
     table = [
         [
-            r["roomId"], _printable(r["title"]), r["agent"], r["state"], str(r["frames"]), str(r["segments"]),
-            f"{r['compactions']}{' (active)' if r['compacting'] else ''}", (r["lastActivity"] or "-")[:19], r["cwd"] or "-",
+            r["roomId"],
+            _printable(r["title"]),
+            r["agent"],
+            r["state"],
+            str(r["frames"]),
+            str(r["segments"]),
+            f"{r['compactions']}{' (active)' if r['compacting'] else ''}",
+            (r["lastActivity"] or "-")[:19],
+            r["cwd"] or "-",
         ]
         for r in rows
     ]
@@ -151,13 +168,20 @@ def cmd_export(args: argparse.Namespace, paths: Paths) -> int:
     room_id = _resolve(paths, args.room)
     rooms_dir = _rooms_dir(paths)
     if args.format == "jsonl":
-        data = (rooms_dir / f"{room_id}.jsonl").read_bytes() if (rooms_dir / f"{room_id}.jsonl").exists() else b""
+        data = (
+            (rooms_dir / f"{room_id}.jsonl").read_bytes()
+            if (rooms_dir / f"{room_id}.jsonl").exists()
+            else b""
+        )
     else:
         meta, hydrated = read_room(rooms_dir, room_id, with_transcript=True)
         assert hydrated.transcript is not None
         text = export_markdown(
-            hydrated.transcript, title=hydrated.state.title or meta.title, room_id=room_id,
-            agent=agent_label(meta), cwd=meta.cwd or None,
+            hydrated.transcript,
+            title=hydrated.state.title or meta.title,
+            room_id=room_id,
+            agent=agent_label(meta),
+            cwd=meta.cwd or None,
         )
         data = text.encode("utf-8")
     if args.output:
@@ -206,7 +230,9 @@ def cmd_check(args: argparse.Namespace, paths: Paths) -> int:
         if report.newer_version_lines:
             problems.append(f"{report.newer_version_lines} line(s) from a newer amux")
         if report.torn_tail:
-            problems.append("torn last line" + (" (repaired)" if report.repaired else " (run --repair)"))
+            problems.append(
+                "torn last line" + (" (repaired)" if report.repaired else " (run --repair)")
+            )
         if report.seq_gaps or report.seq_disorder:
             problems.append(f"seq gaps {report.seq_gaps}, out of order {report.seq_disorder}")
         status = "ok" if not problems else "; ".join(problems)
@@ -254,10 +280,15 @@ def _setup_app_log(paths: Paths) -> None:
 
     try:
         ensure_private_dir(paths.log_file.parent)
-        handler = RotatingFileHandler(paths.log_file, maxBytes=5 << 20, backupCount=3, encoding="utf-8")
+        handler = RotatingFileHandler(
+            paths.log_file, maxBytes=5 << 20, backupCount=3, encoding="utf-8"
+        )
         os.chmod(paths.log_file, 0o600)
     except OSError as exc:
-        print(f"amux: cannot write the app log {paths.log_file}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"amux: cannot write the app log {paths.log_file}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("amux")
@@ -281,7 +312,9 @@ def _run_tui(paths: Paths, create: dict[str, Any] | None) -> int:
     from amux_tui.ui.app import AmuxApp
 
     _setup_app_log(paths)
-    logging.getLogger("amux").info("amux %s started on %s (pid %d)", __version__, paths.rooms_dir, os.getpid())
+    logging.getLogger("amux").info(
+        "amux %s started on %s (pid %d)", __version__, paths.rooms_dir, os.getpid()
+    )
     app = AmuxApp(engine, create=create)
     app.run()
     logging.getLogger("amux").info("amux stopped (exit %s)", app.return_code or 0)

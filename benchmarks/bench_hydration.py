@@ -47,7 +47,11 @@ def conversation(room_id: str, n: int) -> list[bytes]:
         lines.append(_enc.encode({"v": 1, "seq": seq, "segment_id": seg,
                                   "recorded_at": "2026-05-27T17:42:01.234567890Z", "frame": frame}))  # fmt: skip
 
-    rec(F.amux_frame(F.SEGMENT_STARTED, room_id, segmentId="seg-1", acpSessionId="s-1", openedAt="x"))
+    rec(
+        F.amux_frame(
+            F.SEGMENT_STARTED, room_id, segmentId="seg-1", acpSessionId="s-1", openedAt="x"
+        )
+    )
     while seq < n:
         turn += 1
         tid = f"at-{turn}"
@@ -71,7 +75,10 @@ def build(home: Path, total: int, rooms: int) -> list[Path]:
         path.write_bytes(b"\n".join(conversation(rid, total // rooms)) + b"\n")
         write_json_atomic(rooms_dir / f"{rid}.json", RoomMeta(rid, f"room {r}").to_json())
         files.append(path)
-    write_json_atomic(rooms_dir / "layout.json", Layout([f"bench-{r:02d}" for r in range(rooms)], "bench-00").to_json())
+    write_json_atomic(
+        rooms_dir / "layout.json",
+        Layout([f"bench-{r:02d}" for r in range(rooms)], "bench-00").to_json(),
+    )
     return files
 
 

@@ -88,7 +88,7 @@ async def bare_first_screen(home: Path) -> float:
             update = params.get("update") if isinstance(params, dict) else None
             if isinstance(update, dict):
                 texts.append(str(update.get("content", {}).get("text", "")))
-    app = _Bare(titles, texts[-SIZE[1]:])
+    app = _Bare(titles, texts[-SIZE[1] :])
     async with app.run_test(size=SIZE) as pilot:
         log = app.query_one(Log)
         while not log.render_line(0).text.strip():

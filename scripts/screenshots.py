@@ -122,7 +122,12 @@ async def help_screen(pilot: Pilot[Any]) -> None:
 # name → (scenario, room titles, layout mode, demo chunk delay)
 SCREENS: dict[str, tuple[Scenario, tuple[str, ...], str, str]] = {
     "main": (main_screen, ("api-server", "frontend", "docs", "infra"), "single", "0.001"),
-    "tiled": (tiled, ("api-server", "frontend", "docs", "infra", "notes", "scratch"), "tiled", "0.001"),
+    "tiled": (
+        tiled,
+        ("api-server", "frontend", "docs", "infra", "notes", "scratch"),
+        "tiled",
+        "0.001",
+    ),
     "permission": (permission, ("needs-you", "other"), "single", "0.001"),
     "compacting": (compacting, ("long-session",), "single", "1.0"),
     "new-room": (new_room, ("api-server",), "single", "0.001"),
@@ -131,8 +136,12 @@ SCREENS: dict[str, tuple[Scenario, tuple[str, ...], str, str]] = {
 
 
 def screen_text(app: AmuxApp) -> str:
-    console = Console(width=SIZE[0], height=SIZE[1], file=io.StringIO(), record=True, color_system=None)
-    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    console = Console(
+        width=SIZE[0], height=SIZE[1], file=io.StringIO(), record=True, color_system=None
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
     return console.export_text(styles=False)
 
 
@@ -165,7 +174,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "screenshots"), help="output directory")
     parser.add_argument("--text", action="store_true", help="also print each screen as text")
-    parser.add_argument("names", nargs="*", choices=[*SCREENS, []], help="screens to shoot (default: all)")
+    parser.add_argument(
+        "names", nargs="*", choices=[*SCREENS, []], help="screens to shoot (default: all)"
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

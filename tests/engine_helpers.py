@@ -34,7 +34,9 @@ class Recorder:
 
 def demo_spec(**env: str) -> AgentSpec:
     """The demo agent with extra knobs in its environment."""
-    return AgentSpec("demo", DEMO_AGENT.command, DEMO_AGENT.args, env=env, compaction="hermes", source="builtin")
+    return AgentSpec(
+        "demo", DEMO_AGENT.command, DEMO_AGENT.args, env=env, compaction="hermes", source="builtin"
+    )
 
 
 def open_engine(home: Path) -> Engine:
@@ -43,8 +45,12 @@ def open_engine(home: Path) -> Engine:
     return engine
 
 
-async def started_room(engine: Engine, spec: AgentSpec | None = None, **kw: Any) -> tuple[Room, Recorder]:
-    room = engine.create_room(spec or demo_spec(), cwd=kw.pop("cwd", None) or str(engine.paths.rooms_dir.parent), **kw)
+async def started_room(
+    engine: Engine, spec: AgentSpec | None = None, **kw: Any
+) -> tuple[Room, Recorder]:
+    room = engine.create_room(
+        spec or demo_spec(), cwd=kw.pop("cwd", None) or str(engine.paths.rooms_dir.parent), **kw
+    )
     rec = Recorder()
     room.subscribe(rec)
     await room.start()
@@ -52,7 +58,9 @@ async def started_room(engine: Engine, spec: AgentSpec | None = None, **kw: Any)
     return room, rec
 
 
-async def wait_for(pred: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
+async def wait_for(
+    pred: Callable[[], bool], timeout: float = 15.0, what: str = "condition"
+) -> None:
     deadline = time.monotonic() + timeout
     while not pred():
         if time.monotonic() > deadline:
@@ -62,7 +70,9 @@ async def wait_for(pred: Callable[[], bool], timeout: float = 15.0, what: str = 
 
 async def idle(room: Room, timeout: float = 15.0) -> None:
     """Wait until no turn is active and nothing runnable is queued."""
-    await wait_for(lambda: not room.busy and not any(not q.held for q in room.queue), timeout, "room idle")
+    await wait_for(
+        lambda: not room.busy and not any(not q.held for q in room.queue), timeout, "room idle"
+    )
 
 
 def log_lines(room: Room) -> list[dict[str, Any]]:
@@ -71,4 +81,8 @@ def log_lines(room: Room) -> list[dict[str, Any]]:
 
 
 def logged_methods(room: Room, prefix: str = "amux/") -> list[str]:
-    return [r["frame"].get("method", "") for r in log_lines(room) if r["frame"].get("method", "").startswith(prefix)]
+    return [
+        r["frame"].get("method", "")
+        for r in log_lines(room)
+        if r["frame"].get("method", "").startswith(prefix)
+    ]

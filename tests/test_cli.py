@@ -9,7 +9,9 @@ from amux_tui import __version__
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "amux_tui", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "amux_tui", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_version():
@@ -36,7 +38,18 @@ def test_export_to_unwritable_file_is_one_line(tmp_path):
     rooms = tmp_path / "h" / "rooms"
     rooms.mkdir(parents=True)
     shutil.copy(Path(__file__).parent / "fixtures" / "acp-mux-room.jsonl", rooms / "x.jsonl")
-    res = run("--home", str(tmp_path / "h"), "export", "x", "-o", str(tmp_path / "no" / "such" / "dir" / "f.md"))
-    assert res.returncode == 2 and res.stderr.startswith("amux: cannot write") and "Traceback" not in res.stderr
+    res = run(
+        "--home",
+        str(tmp_path / "h"),
+        "export",
+        "x",
+        "-o",
+        str(tmp_path / "no" / "such" / "dir" / "f.md"),
+    )
+    assert (
+        res.returncode == 2
+        and res.stderr.startswith("amux: cannot write")
+        and "Traceback" not in res.stderr
+    )
     ok = run("--home", str(tmp_path / "h"), "export", "x", "--format", "jsonl")
     assert ok.stdout.encode() == (rooms / "x.jsonl").read_bytes()

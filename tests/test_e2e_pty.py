@@ -24,16 +24,26 @@ import pytest
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 
-ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[PX^_][^\x1b]*\x1b\\|\x1b[@-Z\\-_]")
+ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[PX^_][^\x1b]*\x1b\\|\x1b[@-Z\\-_]"
+)
 
 
 class Terminal:
     """amux running in a pty; ``text`` is everything it drew, ANSI stripped."""
 
-    def __init__(self, home: Path, rows: int = 48, cols: int = 160, args: list[str] | None = None) -> None:
+    def __init__(
+        self, home: Path, rows: int = 48, cols: int = 160, args: list[str] | None = None
+    ) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        env = dict(os.environ, AMUX_HOME=str(home), TERM="xterm-256color", COLUMNS=str(cols), LINES=str(rows))
+        env = dict(
+            os.environ,
+            AMUX_HOME=str(home),
+            TERM="xterm-256color",
+            COLUMNS=str(cols),
+            LINES=str(rows),
+        )
         env.pop("TEXTUAL", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "amux_tui", *(args or [])],
@@ -59,12 +69,16 @@ class Terminal:
         while needle not in self.text[since:]:
             if time.monotonic() > deadline:
                 tail = self.text[-3000:]
-                raise AssertionError(f"{needle!r} never appeared on the terminal; last output:\n{tail}")
+                raise AssertionError(
+                    f"{needle!r} never appeared on the terminal; last output:\n{tail}"
+                )
             if self.proc.poll() is not None:
                 self.pump(0.2)
                 if needle in self.text[since:]:
                     return
-                raise AssertionError(f"amux exited ({self.proc.returncode}) before {needle!r} appeared:\n{self.text[-3000:]}")
+                raise AssertionError(
+                    f"amux exited ({self.proc.returncode}) before {needle!r} appeared:\n{self.text[-3000:]}"
+                )
             self.pump()
 
     def type(self, data: str) -> None:

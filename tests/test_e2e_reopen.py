@@ -88,20 +88,31 @@ def test_three_rooms_survive_quit_and_reopen(tmp_path):
         assert text.index("1 ○ alpha") < text.index("2 ○ bravo")
         # Only the focused room starts: its agent resumes through session/load.
         charlie = _wait_records(term, home, ids["charlie"], before["charlie"], F.SESSION_RESUMED)
-        resumed = [r["frame"]["params"] for r in charlie if r["frame"]["method"] == F.SESSION_RESUMED]
-        assert len(resumed) == 1 and resumed[0]["via"] == "load" and resumed[0]["replayedUpdates"] > 0
+        resumed = [
+            r["frame"]["params"] for r in charlie if r["frame"]["method"] == F.SESSION_RESUMED
+        ]
+        assert (
+            len(resumed) == 1 and resumed[0]["via"] == "load" and resumed[0]["replayedUpdates"] > 0
+        )
         replayed_kinds = {
-            r["frame"]["params"]["update"]["sessionUpdate"] for r in charlie if r["frame"]["method"] == F.SESSION_UPDATE
+            r["frame"]["params"]["update"]["sessionUpdate"]
+            for r in charlie
+            if r["frame"]["method"] == F.SESSION_UPDATE
         }
         assert replayed_kinds <= {"available_commands_update", "usage_update"}
         for title in ("alpha", "bravo"):
-            new = _records(home, ids[title])[before[title]:]
+            new = _records(home, ids[title])[before[title] :]
             assert all(r["frame"]["method"] != F.SESSION_RESUMED for r in new), title
         # Focusing alpha starts it (and resumes its own session).
         term.type(CTRL_B + "1")
         new = _wait_records(term, home, ids["alpha"], before["alpha"], F.SESSION_RESUMED)
-        assert [r["frame"]["params"]["via"] for r in new if r["frame"]["method"] == F.SESSION_RESUMED] == ["load"]
-        assert all(r["frame"]["method"] != F.SESSION_RESUMED for r in _records(home, ids["bravo"])[before["bravo"]:])
+        assert [
+            r["frame"]["params"]["via"] for r in new if r["frame"]["method"] == F.SESSION_RESUMED
+        ] == ["load"]
+        assert all(
+            r["frame"]["method"] != F.SESSION_RESUMED
+            for r in _records(home, ids["bravo"])[before["bravo"] :]
+        )
         term.type(CTRL_Q)
         assert term.wait_exit() == 0
     finally:
@@ -112,6 +123,8 @@ def test_three_rooms_survive_quit_and_reopen(tmp_path):
     for title, rid in ids.items():
         md = subprocess.run(
             [sys.executable, "-m", "amux_tui", "--home", str(home), "export", rid],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         assert f"> {title} talks" in md and md.count("## Turn") == 1

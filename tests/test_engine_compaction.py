@@ -19,7 +19,9 @@ from amux_tui.engine.store import Record
 def _amux_show(home, room_id) -> dict:
     out = subprocess.run(
         [sys.executable, "-m", "amux_tui", "--home", str(home), "show", room_id, "--json"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout)
 
@@ -46,7 +48,11 @@ async def test_b_started_done_complete_counts_once(tmp_path):
     room.prompt("/compact acp")
     await idle(room)
     methods = rec.methods()
-    assert methods.index(F.COMPACTION_STARTED) < methods.index(F.COMPACTION_DONE) < methods.index(F.TURN_COMPLETE)
+    assert (
+        methods.index(F.COMPACTION_STARTED)
+        < methods.index(F.COMPACTION_DONE)
+        < methods.index(F.TURN_COMPLETE)
+    )
     done = [f for f in rec.frames if f["method"] == F.COMPACTION_DONE][0]["params"]
     assert done["compressionCount"] == 1 and done["source"] == F.SOURCE_ACP
     assert room.state.compaction.count == 1 and room.compacting is False
@@ -68,7 +74,10 @@ async def test_c_rehydration_never_resurrects_the_badge(tmp_path):
 
 
 def _records(frames):
-    return [Record(1, i + 1, 1, f"2026-05-27T17:42:0{i % 10}.000000000Z", f) for i, f in enumerate(frames)]
+    return [
+        Record(1, i + 1, 1, f"2026-05-27T17:42:0{i % 10}.000000000Z", f)
+        for i, f in enumerate(frames)
+    ]
 
 
 def _started():
@@ -124,7 +133,11 @@ def test_hydration_fold_interrupted_also_clears_and_done_takes_max():
 @pytest.mark.parametrize(
     ("style", "source", "fields"),
     [
-        ("hermes", F.SOURCE_HERMES, {"messagesBefore", "tokensApproxBefore", "hermesSessionId", "model"}),
+        (
+            "hermes",
+            F.SOURCE_HERMES,
+            {"messagesBefore", "tokensApproxBefore", "hermesSessionId", "model"},
+        ),
         ("hermes-old", F.SOURCE_HERMES, {"messagesBefore", "tokensApproxBefore"}),
         ("acp", F.SOURCE_ACP, {"compactionId"}),
         ("text", F.SOURCE_AGENT_TEXT, set()),
@@ -185,9 +198,17 @@ def test_hermes_parser_forms():
         "2026-05-27 21:27:04 [INFO] agent.conversation_compression: context compression done: "
         "session=abc messages=50->9 rough_tokens=~54,700 awaiting_real_usage=true"
     )
-    assert cur and cur.done and cur.fields == {
-        "hermesSessionId": "abc", "messagesBefore": 50, "messagesAfter": 9, "tokensApproxAfter": 54700,
-    }
+    assert (
+        cur
+        and cur.done
+        and cur.fields
+        == {
+            "hermesSessionId": "abc",
+            "messagesBefore": 50,
+            "messagesAfter": 9,
+            "tokensApproxAfter": 54700,
+        }
+    )
     old = parse_hermes_line("x context compression done: session=abc messages=50→9 tokens=~54,700")
     assert old and old.fields["messagesAfter"] == 9 and old.fields["tokensApproxAfter"] == 54700
     start = parse_hermes_line("context compression started: focus=None model=m tokens=~1,000")
@@ -205,4 +226,7 @@ def test_text_markers():
     assert signal_from_update(chunk("Compacting completed.")).outcome == "completed"
     assert signal_from_update(chunk("Compacting failed: too big")).outcome == "failed"
     assert signal_from_update(chunk("Compacting... more text")) is None
-    assert signal_from_update({"sessionUpdate": "compaction_update", "status": "cancelled"}).outcome == "cancelled"
+    assert (
+        signal_from_update({"sessionUpdate": "compaction_update", "status": "cancelled"}).outcome
+        == "cancelled"
+    )

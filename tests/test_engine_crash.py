@@ -25,7 +25,10 @@ async def test_sigkill_during_a_compacting_turn(tmp_path):
     env = dict(os.environ, AMUX_DEMO_CHUNK_DELAY="0.02")
     child = subprocess.Popen(
         [sys.executable, str(CHILD), str(home), "/compact stranded", "queued while busy"],
-        stdout=subprocess.PIPE, text=True, env=env, start_new_session=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
     )
     seen: list[tuple[int, int, str]] = []
     room_id = None
@@ -67,7 +70,9 @@ async def test_sigkill_during_a_compacting_turn(tmp_path):
     snap = json.loads(
         subprocess.run(
             [sys.executable, "-m", "amux_tui", "--home", str(home), "show", room_id, "--json"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     )
     assert snap["compaction"]["active"] is False and snap["activeTurnId"] is None

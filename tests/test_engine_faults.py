@@ -34,11 +34,20 @@ async def test_client_tool_requests_are_blocked_and_others_refused(tmp_path):
     await room.start()
     room.prompt("go")
     await idle(room)
-    await wait_for(lambda: sum("ANSWER" in line for line in room.stderr_tail) == 3, what="three answers")
-    answers = {line.split()[1]: json.loads(line.split(" ", 2)[2]) for line in room.stderr_tail if line.startswith("ANSWER")}
+    await wait_for(
+        lambda: sum("ANSWER" in line for line in room.stderr_tail) == 3, what="three answers"
+    )
+    answers = {
+        line.split()[1]: json.loads(line.split(" ", 2)[2])
+        for line in room.stderr_tail
+        if line.startswith("ANSWER")
+    }
     for method in ("terminal/create", "fs/write_text_file"):
         err = answers[method]["error"]
-        assert err["code"] == -32000 and err["data"] == {"reason": "client_tool_blocked", "method": method}
+        assert err["code"] == -32000 and err["data"] == {
+            "reason": "client_tool_blocked",
+            "method": method,
+        }
     assert answers["elicitation/create"]["error"]["code"] == -32601
     assert F.AGENT_REQUEST_OPENED not in [r["frame"].get("method") for r in log_lines(room)]
     await engine.shutdown()
@@ -50,7 +59,9 @@ async def test_notification_with_another_session_id_rotates_once(tmp_path):
     await room.start()
     room.prompt("go")
     await wait_for(lambda: room.state.acp_session_id == "faulty-2", what="rotation")
-    ended = [r["frame"]["params"] for r in log_lines(room) if r["frame"].get("method") == F.SEGMENT_ENDED]
+    ended = [
+        r["frame"]["params"] for r in log_lines(room) if r["frame"].get("method") == F.SEGMENT_ENDED
+    ]
     assert [e["endReason"] for e in ended] == [F.END_ACP_SESSION_ID_CHANGED]
     # The update landed in the new segment.
     last = log_lines(room)[-1]
@@ -65,7 +76,9 @@ async def test_agent_ignoring_cancel_can_be_force_stopped(tmp_path, monkeypatch)
     room.force_stop_after = 0.3
     sid = room.state.acp_session_id
     room.prompt("/slow 60")
-    await wait_for(lambda: any(b.kind == "message" for b in room.transcript.blocks), what="streaming")
+    await wait_for(
+        lambda: any(b.kind == "message" for b in room.transcript.blocks), what="streaming"
+    )
     assert room.cancel()
     assert not room.force_stop_available
     await wait_for(lambda: room.force_stop_available, what="force stop offered")

@@ -19,7 +19,10 @@ RECORDED_AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
 
 def amux(home, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "amux_tui", "--home", str(home), *args], capture_output=True, text=True, check=check
+        [sys.executable, "-m", "amux_tui", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        check=check,
     )
 
 
@@ -60,12 +63,21 @@ def test_acp_mux_fixture_hydrates(tmp_path):
     assert snap["nextTurnId"] == "at-3" and snap["activeTurnId"] is None
     assert snap["activeSegmentId"] == "seg-2"
     seg1, seg2 = snap["segments"]
-    assert seg1["endReason"] == "hermes_compression" and seg1["closedSeq"] == 6 and seg1["openedSeq"] == 2
+    assert (
+        seg1["endReason"] == "hermes_compression"
+        and seg1["closedSeq"] == 6
+        and seg1["openedSeq"] == 2
+    )
     assert seg2["openedSeq"] == 7 and seg2["provenance"]["lastMode"] == "session_split"
     assert snap["compaction"]["active"] is False and snap["compaction"]["count"] == 1
     assert snap["compaction"]["lastSource"] == "hermes_stderr"
     md = amux(home, "export", "hermes-room").stdout
-    assert "summarise the repo" in md and "The repo is" in md and "a multiplexer." in md and "context compacted (#1)" in md
+    assert (
+        "summarise the repo" in md
+        and "The repo is" in md
+        and "a multiplexer." in md
+        and "context compacted (#1)" in md
+    )
     # show/ls/export wrote nothing
     assert sorted(p.name for p in (home / "rooms").iterdir()) == ["hermes-room.jsonl"]
     assert (home / "rooms" / "hermes-room.jsonl").read_bytes() == FIXTURE.read_bytes()
@@ -104,7 +116,9 @@ async def test_ids_continue_after_restart_and_unsettled_turn_is_interrupted(tmp_
     records = log_lines(room2)
     last = records[-1]["frame"]
     assert last["method"] == F.TURN_INTERRUPTED and last["params"] == {
-        "roomId": room.id, "amuxTurnId": "at-2", "reason": "app_exit",
+        "roomId": room.id,
+        "amuxTurnId": "at-2",
+        "reason": "app_exit",
     }
     assert records[-1]["seq"] == before + 1
     assert room2.state.next_turn == 3 and room2.state.next_queue_item == 3
@@ -114,7 +128,9 @@ async def test_ids_continue_after_restart_and_unsettled_turn_is_interrupted(tmp_
     assert not room2.busy  # held: nothing starts on its own after a restart
     room2.release_queue()
     await wait_for(lambda: room2.state.active_turn_id == "at-3", what="released item runs as at-3")
-    await wait_for(lambda: room2.pending_permissions, timeout=20, what="the /permission item's question")
+    await wait_for(
+        lambda: room2.pending_permissions, timeout=20, what="the /permission item's question"
+    )
     assert room2.state.active_turn_id == "at-4"
     room2.answer_permission(room2.pending_permissions[0].request_id, "allow")
     await idle(room2)
@@ -151,7 +167,12 @@ async def test_lock_refuses_a_second_writer_but_read_only_commands_work(tmp_path
     room.prompt("hi")
     await idle(room)
     room.log.flush()
-    res = subprocess.run([sys.executable, "-m", "amux_tui", "--home", str(home)], capture_output=True, text=True, timeout=30)
+    res = subprocess.run(
+        [sys.executable, "-m", "amux_tui", "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert res.returncode != 0
     import os
 
@@ -177,7 +198,15 @@ async def test_rehydrated_transcript_equals_the_live_one(tmp_path):
 
     engine = open_engine(tmp_path / "h")
     room, _ = await started_room(engine)
-    for text in ("hello", "/tool", "/plan", "/compact text", "/markup", "/unknown-update", "/maxtokens"):
+    for text in (
+        "hello",
+        "/tool",
+        "/plan",
+        "/compact text",
+        "/markup",
+        "/unknown-update",
+        "/maxtokens",
+    ):
         room.prompt(text)
         await idle(room)
     room.prompt("/permission")

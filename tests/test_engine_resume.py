@@ -87,7 +87,8 @@ async def test_neither_capability_starts_a_new_session_with_divider(tmp_path, mo
     assert ended and ended[0]["endReason"] == F.END_RESUME_UNAVAILABLE
     assert [s.id for s in room.state.segments] == [1, 2]
     assert any(
-        b.kind == "divider" and b.text.startswith("new session — earlier history is not in the agent's context")
+        b.kind == "divider"
+        and b.text.startswith("new session — earlier history is not in the agent's context")
         for b in room.transcript.blocks
     )
     await engine.shutdown()
@@ -100,7 +101,9 @@ async def test_failing_load_falls_back_to_a_new_session(tmp_path, monkeypatch):
     engine, room, rec, _ = await _reopen(home, room_id)
     assert room.state.acp_session_id != sid
     assert any("session/load failed" in line for line in room.agent_log)
-    assert [f["params"]["endReason"] for f in rec.frames if f["method"] == F.SEGMENT_ENDED] == [F.END_RESUME_UNAVAILABLE]
+    assert [f["params"]["endReason"] for f in rec.frames if f["method"] == F.SEGMENT_ENDED] == [
+        F.END_RESUME_UNAVAILABLE
+    ]
     await engine.shutdown()
 
 
@@ -228,7 +231,9 @@ async def test_quitting_holds_the_queue_instead_of_running_it(tmp_path):
     room.prompt("/slow 10")
     room.prompt("must not run while quitting")
     await engine.shutdown()
-    assert [f["params"]["amuxTurnId"] for f in rec.frames if f["method"] == F.TURN_STARTED] == ["at-1"]
+    assert [f["params"]["amuxTurnId"] for f in rec.frames if f["method"] == F.TURN_STARTED] == [
+        "at-1"
+    ]
     engine = open_engine(home)
     again = engine.rooms[room.id]
     await engine.load(again)

@@ -102,7 +102,9 @@ async def test_hard_steer(tmp_path):
     engine = open_engine(tmp_path / "h")
     room, rec = await started_room(engine)
     room.prompt("/slow 5")
-    await wait_for(lambda: any(b.kind == "message" for b in room.transcript.blocks), what="streaming")
+    await wait_for(
+        lambda: any(b.kind == "message" for b in room.transcript.blocks), what="streaming"
+    )
     assert room.steer("actually, be brief") == "steered"
     with pytest.raises(RoomError, match="already pending"):
         room.steer("again")
@@ -111,7 +113,11 @@ async def test_hard_steer(tmp_path):
     i = methods.index(F.CONTROL_SUBMITTED)
     assert methods[i : i + 2] == [F.CONTROL_SUBMITTED, F.TURN_CANCELLED]
     control = rec.frames[[f["method"] for f in rec.frames].index(F.CONTROL_SUBMITTED)]["params"]
-    assert control["mode"] == "hard" and control["amuxTurnId"] == "at-1" and control["text"] == "actually, be brief"
+    assert (
+        control["mode"] == "hard"
+        and control["amuxTurnId"] == "at-1"
+        and control["text"] == "actually, be brief"
+    )
     cancelled = [f for f in rec.frames if f["method"] == F.TURN_CANCELLED][0]["params"]
     assert cancelled["reason"] == "hard_steer"
     # The replacement runs first, right after the cancelled turn settles.
@@ -189,7 +195,9 @@ async def test_agent_withdrawing_a_permission_resolves_it_as_agent_cancelled(tmp
     # the agent's raw $/cancel_request is recorded as received, then the resolution
     assert methods.index(F.CANCEL_REQUEST) < methods.index(F.AGENT_REQUEST_RESOLVED)
     assert not room.pending_permissions
-    assert any(b.kind == "permission" and b.outcome == "withdrawn by agent" for b in room.transcript.blocks)
+    assert any(
+        b.kind == "permission" and b.outcome == "withdrawn by agent" for b in room.transcript.blocks
+    )
     await engine.shutdown()
 
 

@@ -24,7 +24,11 @@ from amux_tui.ui.screens.confirm import ConfirmScreen
 
 
 def _methods(room) -> list[str]:
-    return [json.loads(line)["frame"].get("method", "") for line in room.log_path.read_text().splitlines() if line.strip()]
+    return [
+        json.loads(line)["frame"].get("method", "")
+        for line in room.log_path.read_text().splitlines()
+        if line.strip()
+    ]
 
 
 async def test_ctrl_q_quits_at_once_when_nothing_is_busy(tmp_path):
@@ -64,7 +68,10 @@ async def test_ctrl_q_asks_when_a_room_is_busy_then_cancels_and_saves(tmp_path):
     methods = _methods(room)
     assert F.TURN_CANCELLED in methods  # the running turn was cancelled, and it settled
     assert methods.index(F.TURN_CANCELLED) < len(methods) - 1
-    assert any(m in (F.TURN_COMPLETE, F.TURN_INTERRUPTED) for m in methods[methods.index(F.TURN_CANCELLED):])
+    assert any(
+        m in (F.TURN_COMPLETE, F.TURN_INTERRUPTED)
+        for m in methods[methods.index(F.TURN_CANCELLED) :]
+    )
     assert not room.proc.running
 
 

@@ -31,5 +31,7 @@ def test_sighup_quits_cleanly_and_settles_the_running_turn(tmp_path):
     (log,) = (home / "rooms").glob("*.jsonl")
     methods = [json.loads(line)["frame"].get("method") for line in log.read_text().splitlines()]
     assert F.TURN_CANCELLED in methods
-    assert methods.index(F.TURN_COMPLETE, methods.index(F.TURN_CANCELLED)) > 0  # settled, not left open
+    assert (
+        methods.index(F.TURN_COMPLETE, methods.index(F.TURN_CANCELLED)) > 0
+    )  # settled, not left open
     assert F.PEER_LEFT in methods

@@ -21,7 +21,11 @@ from amux_tui.ui.widgets.queue_strip import QueueStrip
 
 
 def _turn_texts(room) -> list[str]:
-    return [f["params"]["content"][0]["text"] for f in logged_frames(room) if f.get("method") == F.TURN_STARTED]
+    return [
+        f["params"]["content"][0]["text"]
+        for f in logged_frames(room)
+        if f.get("method") == F.TURN_STARTED
+    ]
 
 
 async def test_first_run_creates_the_demo_room_and_enter_sends():
@@ -55,7 +59,9 @@ async def test_shift_enter_and_ctrl_j_insert_newlines_and_send_multiline():
         assert app.focused.text == "one\ntwo\nthree"
         assert _turn_texts(room) == []  # nothing sent yet
         await pilot.press("enter")
-        await wait_for(pilot, lambda: _turn_texts(room) == ["one\ntwo\nthree"], what="multi-line turn")
+        await wait_for(
+            pilot, lambda: _turn_texts(room) == ["one\ntwo\nthree"], what="multi-line turn"
+        )
         await wait_idle(pilot, room)
 
 
@@ -80,7 +86,9 @@ async def test_up_and_down_walk_the_prompt_history():
         await pilot.press("down")
         assert prompt.text == "draft"  # back to what was being written
         await pilot.press("up", "enter")
-        await wait_for(pilot, lambda: _turn_texts(room) == ["first", "second", "second"], what="history resend")
+        await wait_for(
+            pilot, lambda: _turn_texts(room) == ["first", "second", "second"], what="history resend"
+        )
         await wait_idle(pilot, room)
 
 
@@ -140,11 +148,20 @@ async def test_ctrl_s_steers_the_running_turn():
         await wait_for(pilot, lambda: room.busy, what="busy")
         await type_text(pilot, "do it faster")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: len(_turn_texts(room)) == 2, timeout=20, what="replacement turn")
+        await wait_for(
+            pilot, lambda: len(_turn_texts(room)) == 2, timeout=20, what="replacement turn"
+        )
         frames = logged_frames(room)
         steer = [f for f in frames if f.get("method") == F.CONTROL_SUBMITTED]
-        assert steer and steer[0]["params"]["mode"] == "hard" and steer[0]["params"]["text"] == "do it faster"
-        assert any(f.get("method") == F.TURN_CANCELLED and f["params"].get("reason") == "hard_steer" for f in frames)
+        assert (
+            steer
+            and steer[0]["params"]["mode"] == "hard"
+            and steer[0]["params"]["text"] == "do it faster"
+        )
+        assert any(
+            f.get("method") == F.TURN_CANCELLED and f["params"].get("reason") == "hard_steer"
+            for f in frames
+        )
         replacement = _turn_texts(room)[1]
         assert "/slow 5" in replacement and "do it faster" in replacement
         assert app.focused.text == ""
@@ -161,7 +178,9 @@ async def test_escape_twice_cancels_and_once_does_not():
         await wait_for(pilot, lambda: room.busy, what="busy")
         await pilot.press("escape")
         await pilot.pause(1.3)  # the window closes: a single escape does nothing
-        assert room.busy and not any(f.get("method") == F.TURN_CANCELLED for f in logged_frames(room))
+        assert room.busy and not any(
+            f.get("method") == F.TURN_CANCELLED for f in logged_frames(room)
+        )
         await pilot.press("escape", "escape")
         await wait_for(pilot, lambda: not room.busy, what="cancelled")
         complete = [f for f in logged_frames(room) if f.get("method") == F.TURN_COMPLETE]
@@ -186,5 +205,9 @@ async def test_escape_twice_offers_force_stop_when_the_agent_ignores_cancel(monk
         await pilot.pause(0.3)
         assert "force stop" in screen_text(app)
         await pilot.press("escape", "escape")
-        await wait_for(pilot, lambda: any(f.get("method") == F.TURN_INTERRUPTED for f in logged_frames(room)), what="interrupted")
+        await wait_for(
+            pilot,
+            lambda: any(f.get("method") == F.TURN_INTERRUPTED for f in logged_frames(room)),
+            what="interrupted",
+        )
         await wait_ready(pilot, room)  # restarted and resumed

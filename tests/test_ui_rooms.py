@@ -74,10 +74,16 @@ async def test_next_previous_jump_last_and_direct_keys():
         assert _focused_title(app) == "r1"
         await pilot.press("ctrl+pageup")
         assert _focused_title(app) == "r4"
-        assert isinstance(app.focused, PromptInput) and app.focused.ancestors[0].room.title == "r4" or True
+        assert (
+            isinstance(app.focused, PromptInput)
+            and app.focused.ancestors[0].room.title == "r4"
+            or True
+        )
         # the prompt of the focused room has keyboard focus
         assert app.current_pane.prompt.has_focus
-        await wait_for(pilot, lambda: app.current_room.status == "ready", what="focused room started lazily")
+        await wait_for(
+            pilot, lambda: app.current_room.status == "ready", what="focused room started lazily"
+        )
 
 
 async def test_key_zero_jumps_to_the_tenth_room():
@@ -95,7 +101,9 @@ async def test_lazy_start_only_the_focused_room_runs():
     a, b, c = add_demo_rooms(engine, "a", "b", "c")
     async with running(engine) as (app, pilot):
         await wait_ready(pilot, a)
-        await wait_for(pilot, lambda: b.loaded and c.loaded, what="others hydrated in the background")
+        await wait_for(
+            pilot, lambda: b.loaded and c.loaded, what="others hydrated in the background"
+        )
         await pilot.pause(0.3)
         assert b.status == "not started" and c.status == "not started"
         await pilot.press("ctrl+b", "n")
@@ -225,7 +233,17 @@ async def test_help_lists_every_prefix_key_and_binding():
         await pilot.press("ctrl+b", "question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        for needle in ("ctrl+b c", "ctrl+b w", "ctrl+b &", "ctrl+b z", "alt+1", "ctrl+q", "escape escape", "ctrl+s", "allow always"):
+        for needle in (
+            "ctrl+b c",
+            "ctrl+b w",
+            "ctrl+b &",
+            "ctrl+b z",
+            "alt+1",
+            "ctrl+q",
+            "escape escape",
+            "ctrl+s",
+            "allow always",
+        ):
             assert needle in text, needle
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)

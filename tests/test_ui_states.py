@@ -23,7 +23,10 @@ def _answers(room) -> list[object]:
     """Outcomes the user gave, in order (optionId, or "cancelled")."""
     out = []
     for f in logged_frames(room):
-        if f.get("method") == F.AGENT_REQUEST_RESOLVED and f["params"].get("resolvedBy") == F.RESOLVED_LOCAL:
+        if (
+            f.get("method") == F.AGENT_REQUEST_RESOLVED
+            and f["params"].get("resolvedBy") == F.RESOLVED_LOCAL
+        ):
             outcome = f["params"]["result"]["outcome"]
             out.append(outcome.get("optionId", outcome["outcome"]))
     return out
@@ -74,7 +77,9 @@ async def test_permission_keys(keys, expected):
         await wait_ready(pilot, room)
         await send(pilot, "/permission")
         await wait_for(pilot, lambda: room.pending_permissions, what="permission asked")
-        await wait_for(pilot, lambda: isinstance(app.focused, PermissionPanel), what="panel focused")
+        await wait_for(
+            pilot, lambda: isinstance(app.focused, PermissionPanel), what="panel focused"
+        )
         text = screen_text(app)
         assert "Permission needed: Write notes.txt" in text
         assert "! needs you (1)" in _header(app)
@@ -117,7 +122,9 @@ async def test_compacting_badge_appears_and_is_gone_after_turn_complete_without_
     async with running(engine) as (app, pilot):
         await wait_ready(pilot, room)
         await send(pilot, "/compact stranded")
-        await wait_for(pilot, lambda: "⟳ compacting" in _header(app), timeout=20, what="compacting badge")
+        await wait_for(
+            pilot, lambda: "⟳ compacting" in _header(app), timeout=20, what="compacting badge"
+        )
         assert "⟳" in _list_entry(app, room)
         assert app.current_pane.has_class("-compacting")
         await wait_idle(pilot, room, timeout=30)
@@ -145,9 +152,9 @@ async def test_crash_shows_exit_code_and_r_restarts():
         assert app.current_pane.prompt.text == ""
         await send(pilot, "/recall")
         await wait_idle(pilot, room)
-        assert "session resumed" in " ".join(getattr(b, "text", "") for b in room.transcript.blocks) or any(
-            f.get("method") == F.SESSION_RESUMED for f in logged_frames(room)
-        )
+        assert "session resumed" in " ".join(
+            getattr(b, "text", "") for b in room.transcript.blocks
+        ) or any(f.get("method") == F.SESSION_RESUMED for f in logged_frames(room))
 
 
 async def test_prefix_r_restarts_and_failed_room_shows_reason(monkeypatch):
@@ -200,7 +207,9 @@ async def test_needs_you_count_in_list_and_prefix_a_jumps_to_it():
         assert app.room_list.items()[c.id].has_class("-needs-you")
         await pilot.press("ctrl+b", "a")
         assert app.current_room is c
-        await wait_for(pilot, lambda: isinstance(app.focused, PermissionPanel), what="panel focused")
+        await wait_for(
+            pilot, lambda: isinstance(app.focused, PermissionPanel), what="panel focused"
+        )
         await pilot.press("a")
         await wait_for(pilot, lambda: len(c.pending_permissions) == 1, what="one left")
         await pilot.press("escape")
@@ -233,7 +242,11 @@ async def test_held_queue_after_restart_is_released_with_ctrl_r(tmp_path):
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: not room2.queue, what="released")
         await wait_idle(pilot, room2)
-        texts = [f["params"]["content"][0]["text"] for f in logged_frames(room2) if f.get("method") == F.TURN_STARTED]
+        texts = [
+            f["params"]["content"][0]["text"]
+            for f in logged_frames(room2)
+            if f.get("method") == F.TURN_STARTED
+        ]
         assert texts[-1] == "after restart"
 
 
@@ -265,7 +278,12 @@ async def test_permission_prompt_does_not_steal_keys_from_someone_typing():
         await pilot.press("d")  # still typing: must not answer the permission
         assert prompt.text == "abcd" and room.state.pending_requests != {}
         assert prompt.has_focus
-        await wait_for(pilot, lambda: app.current_pane.permission.has_focus, timeout=5, what="panel focused after a pause")
+        await wait_for(
+            pilot,
+            lambda: app.current_pane.permission.has_focus,
+            timeout=5,
+            what="panel focused after a pause",
+        )
         await pilot.press("r")
         await wait_idle(pilot, room)
         assert _answers(room) == ["reject"] and prompt.text == "abcd"

@@ -50,7 +50,9 @@ class RecordingNotifier:
 
 
 @asynccontextmanager
-async def running(engine: Engine | None = None, **kwargs: Any) -> AsyncIterator[tuple[AmuxApp, Pilot[Any]]]:
+async def running(
+    engine: Engine | None = None, **kwargs: Any
+) -> AsyncIterator[tuple[AmuxApp, Pilot[Any]]]:
     """Run the app headless at 160x48; always shuts the engine down (agents stopped)."""
     engine = engine or open_engine()
     kwargs.setdefault("notifier", RecordingNotifier())
@@ -63,7 +65,9 @@ async def running(engine: Engine | None = None, **kwargs: Any) -> AsyncIterator[
             await app.shutdown()
 
 
-async def wait_for(pilot: Pilot[Any], pred: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> None:
+async def wait_for(
+    pilot: Pilot[Any], pred: Callable[[], Any], timeout: float = 15.0, what: str = "condition"
+) -> None:
     """Let the app run until ``pred()`` is true."""
     deadline = time.monotonic() + timeout
     while not pred():
@@ -73,14 +77,18 @@ async def wait_for(pilot: Pilot[Any], pred: Callable[[], Any], timeout: float = 
 
 
 async def wait_ready(pilot: Pilot[Any], room: Room, timeout: float = 20.0) -> None:
-    await wait_for(pilot, lambda: room.status == "ready", timeout, f"{room.title} ready (is {room.status})")
+    await wait_for(
+        pilot, lambda: room.status == "ready", timeout, f"{room.title} ready (is {room.status})"
+    )
 
 
 async def wait_idle(pilot: Pilot[Any], room: Room, timeout: float = 20.0) -> None:
     """Ready, no turn running and nothing runnable in the queue; then one flush."""
     await wait_for(
         pilot,
-        lambda: room.status == "ready" and not room.busy and not [q for q in room.queue if not q.held],
+        lambda: (
+            room.status == "ready" and not room.busy and not [q for q in room.queue if not q.held]
+        ),
         timeout,
         f"{room.title} idle (is {room.status})",
     )
@@ -90,8 +98,17 @@ async def wait_idle(pilot: Pilot[Any], room: Room, timeout: float = 20.0) -> Non
 def screen_text(app: AmuxApp) -> str:
     """What the terminal shows, as plain text (what a user would read)."""
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True, record=True, color_system=None)
-    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        record=True,
+        color_system=None,
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
     return console.export_text(styles=False)
 
 
@@ -115,4 +132,6 @@ async def settle(seconds: float = 0.05) -> None:
 def logged_frames(room: Room) -> list[dict]:
     """Every frame in the room's log, in order (flushed first)."""
     room.log.flush()
-    return [json.loads(line)["frame"] for line in room.log_path.read_text().splitlines() if line.strip()]
+    return [
+        json.loads(line)["frame"] for line in room.log_path.read_text().splitlines() if line.strip()
+    ]

@@ -35,13 +35,22 @@ async def test_keystrokes_land_while_four_tiled_rooms_flood():
             # app to go idle, which it never does while four rooms stream).
             before, sent = len(prompt.text), time.monotonic()
             app.post_message(events.Key(_character_to_key(ch) if not ch.isalnum() else ch, ch))
-            await wait_for(pilot, lambda before=before: len(prompt.text) > before, timeout=10, what=f"key {ch!r}")
+            await wait_for(
+                pilot,
+                lambda before=before: len(prompt.text) > before,
+                timeout=10,
+                what=f"key {ch!r}",
+            )
             latencies.append(time.monotonic() - sent)
             during_flood += any(r.busy for r in flooders)
         assert prompt.text == message
-        assert during_flood >= 5, f"only {during_flood} keys landed during the floods: the test proves nothing"
+        assert during_flood >= 5, (
+            f"only {during_flood} keys landed during the floods: the test proves nothing"
+        )
         assert max(latencies) < 2.0, f"slowest key took {max(latencies):.2f}s"
-        await wait_for(pilot, lambda: not any(r.busy for r in flooders), timeout=120, what="floods done")
+        await wait_for(
+            pilot, lambda: not any(r.busy for r in flooders), timeout=120, what="floods done"
+        )
         await pilot.pause(0.2)
         for room in flooders:
             text = room.transcript.blocks[-1].text if room.transcript.blocks else ""

@@ -108,7 +108,9 @@ def amux_frame(method: str, room_id: str, **fields: Any) -> dict[str, Any]:
     return notification(method, params)
 
 
-def turn_complete(room_id: str, turn_id: str, stop_reason: str | None, error: Any = None) -> dict[str, Any]:
+def turn_complete(
+    room_id: str, turn_id: str, stop_reason: str | None, error: Any = None
+) -> dict[str, Any]:
     """``amux/turn_complete``: ``stopReason`` is the one field that may be ``null``."""
     frame = amux_frame(TURN_COMPLETE, room_id, amuxTurnId=turn_id, error=error)
     frame["params"]["stopReason"] = stop_reason

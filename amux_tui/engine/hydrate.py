@@ -68,12 +68,20 @@ def closing_frames(state: RoomState) -> list[dict[str, Any]]:
         return []
     out = [
         F.amux_frame(
-            F.AGENT_REQUEST_RESOLVED, state.room_id, requestId=req.request_id, resolvedBy=F.RESOLVED_TURN_ENDED
+            F.AGENT_REQUEST_RESOLVED,
+            state.room_id,
+            requestId=req.request_id,
+            resolvedBy=F.RESOLVED_TURN_ENDED,
         )
         for req in state.pending_requests.values()
     ]
     out.append(
-        F.amux_frame(F.TURN_INTERRUPTED, state.room_id, amuxTurnId=state.active_turn_id, reason=F.INTERRUPTED_APP_EXIT)
+        F.amux_frame(
+            F.TURN_INTERRUPTED,
+            state.room_id,
+            amuxTurnId=state.active_turn_id,
+            reason=F.INTERRUPTED_APP_EXIT,
+        )
     )
     return out
 
@@ -128,7 +136,9 @@ class _Folder:
             if type(content) is _Content and content.type == "text" and type(content.text) is str:
                 # RoomState has nothing to do for a chunk but count it.
                 self.state.count(rec.seq, rec.segment_id, rec.recorded_at)
-                if self.transcript is None or self.transcript.append_text(update.messageId, content.text):
+                if self.transcript is None or self.transcript.append_text(
+                    update.messageId, content.text
+                ):
                     return
                 self.transcript.apply(_full_frame(line).frame, rec.seq, rec.recorded_at)
                 return

@@ -186,7 +186,12 @@ class _Scan:
         self.bad(lineno)
 
     def scan(
-        self, lines: list[bytes], lineno: int, decoder: Any, check_utf8: bool, sink: Sink | None = None
+        self,
+        lines: list[bytes],
+        lineno: int,
+        decoder: Any,
+        check_utf8: bool,
+        sink: Sink | None = None,
     ) -> int:
         """Decode ``lines`` (numbered from ``lineno + 1``); returns the last line number.
 

@@ -79,7 +79,11 @@ class Layout:
             return cls()
         if not isinstance(data, dict):
             return cls()
-        order = [r for r in data.get("order", []) if isinstance(r, str)] if isinstance(data.get("order"), list) else []
+        order = (
+            [r for r in data.get("order", []) if isinstance(r, str)]
+            if isinstance(data.get("order"), list)
+            else []
+        )
         focused = data.get("focused") if isinstance(data.get("focused"), str) else None
         mode = data.get("mode") if data.get("mode") in ("single", "tiled") else "single"
         return cls(order, focused, mode)

@@ -39,7 +39,7 @@ log = logging.getLogger("amux.engine")
 WELCOME = (
     "Welcome to amux! This room runs the built-in demo agent: try a prompt, or /help for its "
     "scenarios (/tool, /plan, /permission, /compact, /slow, /flood …). To add real agents, "
-    "put them in agents.toml (e.g. [agents.claude] command = \"claude-agent-acp\"), then "
+    'put them in agents.toml (e.g. [agents.claude] command = "claude-agent-acp"), then '
     "press ctrl+b c for a new room."
 )
 
@@ -75,7 +75,9 @@ class Engine:
         self.lock.acquire()
         self.layout = Layout.read(rooms_dir / "layout.json")
         ids = discover_room_ids(rooms_dir)
-        order = [r for r in self.layout.order if r in ids] + [r for r in ids if r not in self.layout.order]
+        order = [r for r in self.layout.order if r in ids] + [
+            r for r in ids if r not in self.layout.order
+        ]
         for room_id in order:
             meta = RoomMeta.read(rooms_dir / f"{room_id}.json", room_id)
             self.rooms[room_id] = self._make_room(meta)
@@ -119,7 +121,12 @@ class Engine:
 
     def attach_log(self, room: Room, hydrated: Hydrated) -> None:
         """Install hydrated state and record the ending of a turn cut off by a crash."""
-        room.install(hydrated.state, hydrated.transcript or Transcript(), self._open_log(room, hydrated.load), hydrated.load)
+        room.install(
+            hydrated.state,
+            hydrated.transcript or Transcript(),
+            self._open_log(room, hydrated.load),
+            hydrated.load,
+        )
         for frame in hydrated.closing:
             room.record(frame)
         if hydrated.closing:
@@ -161,7 +168,13 @@ class Engine:
             await self.load(room)
 
     # ---- creating and closing -------------------------------------------------------------------
-    def create_room(self, spec: AgentSpec, *, cwd: str | os.PathLike[str] | None = None, title: str | None = None) -> Room:
+    def create_room(
+        self,
+        spec: AgentSpec,
+        *,
+        cwd: str | os.PathLike[str] | None = None,
+        title: str | None = None,
+    ) -> Room:
         """A new room (not started). Its id is generated, never derived from the title."""
         room_id = new_room_id(self.rooms)
         now = now_rfc3339()
@@ -174,7 +187,12 @@ class Engine:
             last_active=now,
         )
         room = self._make_room(meta, spec)
-        room.install(RoomState(room_id), Transcript(), ReplayLog.open(room.log_path, LoadResult()), LoadResult())
+        room.install(
+            RoomState(room_id),
+            Transcript(),
+            ReplayLog.open(room.log_path, LoadResult()),
+            LoadResult(),
+        )
         room.save_meta()
         self.rooms[room_id] = room
         self.layout.order = list(self.rooms)
@@ -237,7 +255,9 @@ class Engine:
     async def shutdown(self) -> None:
         """Clean quit: cancel active turns, stop agents, sync logs and metadata."""
         self.save_layout()
-        await asyncio.gather(*(room.close() for room in self.rooms.values() if room.loaded), return_exceptions=True)
+        await asyncio.gather(
+            *(room.close() for room in self.rooms.values() if room.loaded), return_exceptions=True
+        )
         for room in self.rooms.values():
             if not room.loaded:
                 room.save_meta()

@@ -19,7 +19,9 @@ from amux_tui.engine.timeutil import now_rfc3339
 _LIVE_STATES = {"starting", "ready", "busy"}
 
 
-def read_room(rooms_dir: Path, room_id: str, *, with_transcript: bool = False) -> tuple[RoomMeta, Hydrated]:
+def read_room(
+    rooms_dir: Path, room_id: str, *, with_transcript: bool = False
+) -> tuple[RoomMeta, Hydrated]:
     """Metadata and hydrated state of one room, with closing frames applied in memory."""
     meta = RoomMeta.read(rooms_dir / f"{room_id}.json", room_id)
     hydrated = hydrate(rooms_dir / f"{room_id}.jsonl", room_id, with_transcript=with_transcript)
@@ -59,8 +61,22 @@ def snapshot(meta: RoomMeta, hydrated: Hydrated) -> dict[str, Any]:
     out.update(body)
     out["badLines"] = hydrated.load.bad_lines
     ordered = [
-        "roomId", "title", "agent", "cwd", "acpSessionId", "state", "nextSeq", "frameCount", "badLines",
-        "nextTurnId", "nextQueueItemId", "activeTurnId", "queue", "segments", "activeSegmentId", "compaction",
+        "roomId",
+        "title",
+        "agent",
+        "cwd",
+        "acpSessionId",
+        "state",
+        "nextSeq",
+        "frameCount",
+        "badLines",
+        "nextTurnId",
+        "nextQueueItemId",
+        "activeTurnId",
+        "queue",
+        "segments",
+        "activeSegmentId",
+        "compaction",
     ]
     return {key: out[key] for key in ordered}
 

@@ -188,7 +188,9 @@ class RoomState:
         method = p.get("requestMethod")
         turn = p.get("amuxTurnId")
         self.pending_requests[key] = PendingRequest(
-            rid, method if isinstance(method, str) else "", p.get("requestParams"),
+            rid,
+            method if isinstance(method, str) else "",
+            p.get("requestParams"),
             turn if isinstance(turn, str) else None,
         )
 
@@ -278,9 +280,13 @@ class RoomState:
             "nextTurnId": F.format_id("at", self.next_turn),
             "nextQueueItemId": F.format_id("q", self.next_queue_item),
             "activeTurnId": self.active_turn_id,
-            "queue": [{"queueItemId": q.id, "text": q.text, "held": q.held} for q in self.public_queue],
+            "queue": [
+                {"queueItemId": q.id, "text": q.text, "held": q.held} for q in self.public_queue
+            ],
             "segments": [s.snapshot() for s in self.segments],
-            "activeSegmentId": F.format_id("seg", self.active_segment.id) if self.active_segment else None,
+            "activeSegmentId": F.format_id("seg", self.active_segment.id)
+            if self.active_segment
+            else None,
             "compaction": self.compaction.snapshot(),
         }
 
@@ -306,7 +312,11 @@ _HANDLERS = {
 
 def request_key(request_id: Any) -> Any:
     """Agent request ids may be ints or strings; keep ``1`` and ``"1"`` distinct."""
-    return (type(request_id).__name__, request_id) if not isinstance(request_id, (dict, list)) else repr(request_id)
+    return (
+        (type(request_id).__name__, request_id)
+        if not isinstance(request_id, (dict, list))
+        else repr(request_id)
+    )
 
 
 def prompt_text(content: Any) -> str | None:
@@ -315,7 +325,11 @@ def prompt_text(content: Any) -> str | None:
         return None
     parts: list[str] = []
     for block in content:
-        if not isinstance(block, dict) or block.get("type") != "text" or not isinstance(block.get("text"), str):
+        if (
+            not isinstance(block, dict)
+            or block.get("type") != "text"
+            or not isinstance(block.get("text"), str)
+        ):
             return None
         parts.append(block["text"])
     return "".join(parts)

@@ -150,7 +150,12 @@ class Transcript(RoomAttributes):
         """Rehydration fast path: append an agent text chunk to the last block if it
         continues it (same message, same turn); False when the full fold is needed."""
         last = self.blocks[-1] if self.blocks else None
-        if text and type(last) is AgentText and last.message_id == message_id and last.turn_id == self._turn_id:
+        if (
+            text
+            and type(last) is AgentText
+            and last.message_id == message_id
+            and last.turn_id == self._turn_id
+        ):
             last.append(text)
             last.version += 1
             return True

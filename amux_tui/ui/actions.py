@@ -64,7 +64,9 @@ class RoomActions(_Base):
             self.notify(str(exc), severity="error", markup=False)
             return None
 
-    async def open_dialog(self, screen: Screen[Any], callback: Callable[[Any], Any] | None = None) -> None:
+    async def open_dialog(
+        self, screen: Screen[Any], callback: Callable[[Any], Any] | None = None
+    ) -> None:
         """Push a dialog and give its first field focus *now*.
 
         Keys typed ahead (``ctrl+b c`` then at once the directory) must land in the dialog:
@@ -136,7 +138,12 @@ class RoomActions(_Base):
 
     async def action_pick_room(self) -> None:
         entries = [
-            PickerEntry(room.id, room_number(i), printable(room.title, 60), f"{agent_name(room)} · {room.status}")
+            PickerEntry(
+                room.id,
+                room_number(i),
+                printable(room.title, 60),
+                f"{agent_name(room)} · {room.status}",
+            )
             for i, room in enumerate(self.engine.rooms.values())
         ]
         if not entries:
@@ -166,7 +173,9 @@ class RoomActions(_Base):
             if result is not None:
                 await self.create_room(result["spec"], cwd=result["cwd"], title=result.get("title"))
 
-        await self.open_dialog(NewRoomScreen(config.available(), config.default_agent, cwd), created)
+        await self.open_dialog(
+            NewRoomScreen(config.available(), config.default_agent, cwd), created
+        )
 
     async def create_room(self, spec: Any, *, cwd: str, title: str | None) -> Room:
         """Create a room, show it, and start its agent."""
@@ -184,7 +193,9 @@ class RoomActions(_Base):
         def renamed(title: str | None) -> None:
             if title is not None and room.id in self.engine.rooms:
                 if not room.loaded:
-                    self.notify("the room is still loading; try again in a moment", severity="warning")
+                    self.notify(
+                        "the room is still loading; try again in a moment", severity="warning"
+                    )
                     return
                 self._guard(lambda: room.rename(title))
                 self.refresh_room(room.id)
@@ -262,10 +273,15 @@ class RoomActions(_Base):
             if not b.key.startswith("alt+")
         ]
         app_keys.insert(0, ("alt+1 … alt+9", "jump to room 1–9"))
-        app_keys.append((self.COMMAND_PALETTE_BINDING, "command palette: every room action by name"))
+        app_keys.append(
+            (self.COMMAND_PALETTE_BINDING, "command palette: every room action by name")
+        )
         permission = [(_key_display(b.key), b.description) for b in PermissionPanel.BINDINGS[9:]]  # type: ignore[union-attr]
         permission.insert(0, ("1 … 9", "pick the option by position"))
-        prompt = [*PROMPT_KEYS, *((_key_display(b.key), b.description) for b in PromptInput.BINDINGS)]  # type: ignore[union-attr]
+        prompt = [
+            *PROMPT_KEYS,
+            *((_key_display(b.key), b.description) for b in PromptInput.BINDINGS),
+        ]  # type: ignore[union-attr]
         return [
             ("Prefix commands (ctrl+b, then the key)", prefix),
             ("Anywhere", app_keys),
@@ -342,7 +358,9 @@ class RoomActions(_Base):
         if room is None:
             return
         if room.status in ("starting", "busy"):
-            self.notify(f"the agent is {room.status}; cancel first or use force stop", severity="warning")
+            self.notify(
+                f"the agent is {room.status}; cancel first or use force stop", severity="warning"
+            )
             return
         await self.attach(room)
         self.run_worker(self._restart(room), group="restart", exit_on_error=False)
@@ -353,7 +371,10 @@ class RoomActions(_Base):
         except Exception as exc:
             self.notify(f"restart failed: {exc}", severity="error", markup=False)
         if room.status == "failed":
-            self.notify(Content.assemble("could not start: ", printable(room.failure or "", 200)), severity="error")
+            self.notify(
+                Content.assemble("could not start: ", printable(room.failure or "", 200)),
+                severity="error",
+            )
 
     def action_toggle_thoughts(self) -> None:
         pane = self.current_pane
@@ -374,7 +395,9 @@ class RoomActions(_Base):
         if not busy:
             await self._quit()
             return
-        names = ", ".join(printable(r.title, 30) for r in busy[:4]) + (" …" if len(busy) > 4 else "")
+        names = ", ".join(printable(r.title, 30) for r in busy[:4]) + (
+            " …" if len(busy) > 4 else ""
+        )
         question = Content.assemble(
             (f"{len(busy)} room{'s are' if len(busy) > 1 else ' is'} busy: ", "bold"), names,
             "\nQuit anyway? Running turns are cancelled; everything is saved.",
@@ -420,7 +443,9 @@ class RoomActions(_Base):
             event.prompt.give_back(event.text)
             return
         if result == "steered":
-            self.notify("steering: the turn is cancelled and redone with your correction", timeout=4)
+            self.notify(
+                "steering: the turn is cancelled and redone with your correction", timeout=4
+            )
         self._sent(event.prompt, room)
 
     def _sent(self, prompt: PromptInput, room: Room) -> None:

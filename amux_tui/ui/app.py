@@ -66,7 +66,10 @@ class AmuxApp(RoomActions, App[None]):
     COMMANDS = App.COMMANDS | {RoomCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "quit (asks first when a room is busy)", priority=True),
-        *(Binding(f"alt+{n}", f"jump({n})", f"room {n}", show=False, priority=True) for n in range(1, 10)),
+        *(
+            Binding(f"alt+{n}", f"jump({n})", f"room {n}", show=False, priority=True)
+            for n in range(1, 10)
+        ),
         Binding("ctrl+pagedown", "next_room", "next room", priority=True),
         Binding("ctrl+pageup", "prev_room", "previous room", priority=True),
         Binding("ctrl+r", "release_queue", "release a held queue", priority=True),
@@ -115,16 +118,24 @@ class AmuxApp(RoomActions, App[None]):
     async def on_mount(self) -> None:
         engine = self.engine
         for problem in engine.config.problems:
-            self.notify(str(problem), title="agents.toml", severity="warning", timeout=15, markup=False)
+            self.notify(
+                str(problem), title="agents.toml", severity="warning", timeout=15, markup=False
+            )
         if self.create is not None:
-            room = engine.create_room(self.create["spec"], cwd=self.create.get("cwd"), title=self.create.get("title"))
+            room = engine.create_room(
+                self.create["spec"], cwd=self.create.get("cwd"), title=self.create.get("title")
+            )
             engine.layout.focused = room.id
         elif not engine.rooms:
             room = engine.create_first_run_room()
             engine.layout.focused = room.id
         self.room_list.sync(list(engine.rooms.values()))
         self.panes_container.set_class(engine.layout.mode == "tiled", "-tiled")
-        focused = engine.layout.focused if engine.layout.focused in engine.rooms else next(iter(engine.rooms), None)
+        focused = (
+            engine.layout.focused
+            if engine.layout.focused in engine.rooms
+            else next(iter(engine.rooms), None)
+        )
         if focused is not None:
             await self.focus_room(focused)
         else:
@@ -134,7 +145,9 @@ class AmuxApp(RoomActions, App[None]):
             # are closed, logs synced and agents stopped rather than orphaned.
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hangup)
         if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
-            self._terminal_watch = watch_terminal(sys.__stdin__.fileno(), self.engine.emergency_stop)
+            self._terminal_watch = watch_terminal(
+                sys.__stdin__.fileno(), self.engine.emergency_stop
+            )
         self.run_worker(self._hydrate_all(), group="hydrate", exit_on_error=False)
         self.set_interval(SPIN_INTERVAL, self._spin)
         self.update_key_bar()
@@ -291,7 +304,14 @@ class AmuxApp(RoomActions, App[None]):
         unread = room_id in self.hub.unread
         tick = self._tick if self.animate else None
         focused = room_id == self.engine.layout.focused
-        self.room_list.update_room(room_id, index=index, unread=unread, tick=tick, focused=focused, visible=self.is_visible(room_id))
+        self.room_list.update_room(
+            room_id,
+            index=index,
+            unread=unread,
+            tick=tick,
+            focused=focused,
+            visible=self.is_visible(room_id),
+        )
         pane = self.panes.get(room_id)
         if pane is not None and pane.is_mounted and pane.display:
             pane.update_status(unread=unread, tick=tick, index=index + 1, focused=focused)
@@ -358,7 +378,9 @@ class AmuxApp(RoomActions, App[None]):
         focused = self.focused
         if isinstance(focused, PromptInput) and event.key in PromptInput.OWN_KEYS:
             return True
-        return isinstance(focused, (Input, TextArea)) and (event.is_printable or event.key == "enter" and isinstance(focused, TextArea))
+        return isinstance(focused, (Input, TextArea)) and (
+            event.is_printable or event.key == "enter" and isinstance(focused, TextArea)
+        )
 
     async def _bindings_now(self, key: str) -> bool:
         """Run the key's binding now, in typing order.
@@ -386,7 +408,10 @@ class AmuxApp(RoomActions, App[None]):
         """Tab / shift+tab on our own screens, at once rather than after the key bubbled
         back to the app (behind keys typed meanwhile, which would land in the old field)."""
         focused = self.focused
-        if not isinstance(self.screen, (Dialog, type(self.screen_stack[0]))) or self.screen is not self.screen_stack[-1]:
+        if (
+            not isinstance(self.screen, (Dialog, type(self.screen_stack[0])))
+            or self.screen is not self.screen_stack[-1]
+        ):
             return False
         if focused is None or not isinstance(focused, (Input, PromptInput, Button)):
             return False  # other widgets may use tab themselves
@@ -426,7 +451,11 @@ class AmuxApp(RoomActions, App[None]):
         entry = keys.lookup(event.key, event.character)
         if entry is None:
             self.bell()
-            self.notify(f"ctrl+b {event.character or event.key}: no such command (ctrl+b ? lists them)", severity="warning", markup=False)
+            self.notify(
+                f"ctrl+b {event.character or event.key}: no such command (ctrl+b ? lists them)",
+                severity="warning",
+                markup=False,
+            )
             return
         if entry.action == "jump":
             digit = int(event.character or event.key)
@@ -447,20 +476,34 @@ class AmuxApp(RoomActions, App[None]):
         hints: list[tuple[str, str]] = [("ctrl+b", "prefix")]
         badge = "esc again" if self.escape_press.pending else None
         if isinstance(self.focused, PermissionPanel):
-            hints += [("1-9", "pick"), ("a", "allow"), ("A", "always"), ("r", "reject"), ("R", "never"), ("esc", "dismiss")]
+            hints += [
+                ("1-9", "pick"),
+                ("a", "allow"),
+                ("A", "always"),
+                ("r", "reject"),
+                ("R", "never"),
+                ("esc", "dismiss"),
+            ]
         elif room is not None:
             if room.status in ("exited", "failed"):
                 hints.append(("r", "restart"))
             hints.append(("enter", "queue" if room.busy else "send"))
             hints.append(("shift+enter", "newline"))
             if room.busy:
-                hints += [("ctrl+s", "steer"), ("esc esc", "force stop" if room.force_stop_available else "cancel")]
+                hints += [
+                    ("ctrl+s", "steer"),
+                    ("esc esc", "force stop" if room.force_stop_available else "cancel"),
+                ]
             if room.queue_held:
                 hints.append(("ctrl+r", "release queue"))
             if room.pending_permissions:
                 hints.append(("tab", "answer permission"))
             pane = self.current_pane
-            if pane is not None and pane.is_mounted and not getattr(pane.transcript_view, "follow", True):
+            if (
+                pane is not None
+                and pane.is_mounted
+                and not getattr(pane.transcript_view, "follow", True)
+            ):
                 hints.insert(1, ("ctrl+b e", "↓ new output: follow"))
         hints += [("ctrl+b ?", "help"), ("ctrl+b w", "rooms"), ("ctrl+b z", "single" if self.tiled else "tiled"),
                   ("ctrl+b c", "new room"), ("ctrl+p", "commands")]  # fmt: skip
@@ -491,7 +534,10 @@ class AmuxApp(RoomActions, App[None]):
         # A room still handshaking would be missed by the stop (its process is not known
         # yet) and outlive amux: let handshakes finish first (bounded).
         deadline = time.monotonic() + STARTING_WAIT
-        while any(r.status == "starting" for r in self.engine.rooms.values()) and time.monotonic() < deadline:
+        while (
+            any(r.status == "starting" for r in self.engine.rooms.values())
+            and time.monotonic() < deadline
+        ):
             await asyncio.sleep(0.05)
         await self.engine.shutdown()
 

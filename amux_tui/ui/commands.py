@@ -50,13 +50,25 @@ class RoomCommands(Provider):
         ]
         for index, room in enumerate(app.engine.rooms.values()):
             title = printable(room.title, 60)
-            out.append((f"Switch to room {index + 1}: {title}", partial(app.focus_room, room.id), room.status))
+            out.append(
+                (
+                    f"Switch to room {index + 1}: {title}",
+                    partial(app.focus_room, room.id),
+                    room.status,
+                )
+            )
         room = app.current_room
         if room is not None:
             for item in room.queue:
                 if item.id is not None:
                     text = printable(item.text, 50)
-                    out.append((f"Remove queued prompt {item.id}: {text}", partial(app.unqueue, item.id), "queue"))
+                    out.append(
+                        (
+                            f"Remove queued prompt {item.id}: {text}",
+                            partial(app.unqueue, item.id),
+                            "queue",
+                        )
+                    )
         return out
 
     async def discover(self) -> Hits:

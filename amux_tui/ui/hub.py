@@ -93,12 +93,16 @@ class RoomHub:
         reason: str | None = None
         if method == F.TURN_COMPLETE:
             stop = params.get("stopReason")
-            reason = "finished a turn" if stop in ("end_turn", None) else f"finished a turn ({stop})"
+            reason = (
+                "finished a turn" if stop in ("end_turn", None) else f"finished a turn ({stop})"
+            )
             if params.get("error") is not None:
                 reason = "turn failed"
         elif method == F.TURN_INTERRUPTED and params.get("reason") == F.INTERRUPTED_AGENT_EXIT:
             reason = "agent exited"
-        elif method == F.AGENT_REQUEST_OPENED and params.get("requestMethod") == F.REQUEST_PERMISSION:
+        elif (
+            method == F.AGENT_REQUEST_OPENED and params.get("requestMethod") == F.REQUEST_PERMISSION
+        ):
             reason = "needs permission"
         if reason is None or self._is_visible(room.id):
             return

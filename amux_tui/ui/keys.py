@@ -31,7 +31,9 @@ PREFIX_KEYS: tuple[PrefixKey, ...] = (
     PrefixKey(("c",), "new_room", "c", "new room (agent, working directory, title)", "new"),
     PrefixKey(("n",), "next_room", "n", "next room", "next"),
     PrefixKey(("p",), "prev_room", "p", "previous room", "prev"),
-    PrefixKey(tuple("0123456789"), "jump", "0–9", "jump to room by number (0 is the 10th)", "room N"),
+    PrefixKey(
+        tuple("0123456789"), "jump", "0–9", "jump to room by number (0 is the 10th)", "room N"
+    ),
     PrefixKey(("l",), "last_room", "l", "last (previously focused) room", "last"),
     PrefixKey(("w",), "pick_room", "w", "room picker with fuzzy filter", "pick"),
     PrefixKey(("a",), "attention", "a", "next room that needs you, else next unread", "needs you"),
@@ -40,7 +42,9 @@ PREFIX_KEYS: tuple[PrefixKey, ...] = (
     PrefixKey(("z",), "toggle_layout", "z", "toggle single / tiled layout", "layout"),
     PrefixKey(("o", "tab"), "next_room", "o", "next pane (same as n)"),
     PrefixKey(("r",), "restart_room", "r", "restart the room's agent", "restart"),
-    PrefixKey(("i",), "inspect", "i", "inspector: debug snapshot, stderr tail, agent log", "inspect"),
+    PrefixKey(
+        ("i",), "inspect", "i", "inspector: debug snapshot, stderr tail, agent log", "inspect"
+    ),
     PrefixKey(("t",), "toggle_thoughts", "t", "show / hide agent thoughts"),
     PrefixKey(("e", "end"), "jump_to_end", "e", "jump to the end of the transcript (follow)"),
     PrefixKey(("q",), "unqueue_last", "q", "remove the last queued prompt"),

@@ -28,7 +28,9 @@ def terminal_alive(fd: int) -> bool:
     return True
 
 
-def watch_terminal(fd: int, on_lost: Callable[[], None], *, interval: float = 1.0) -> threading.Event:
+def watch_terminal(
+    fd: int, on_lost: Callable[[], None], *, interval: float = 1.0
+) -> threading.Event:
     """Check ``fd`` every ``interval`` s in a daemon thread; set the returned event to stop."""
     stop = threading.Event()
 

@@ -39,29 +39,65 @@ def main() -> None:
         if method == "initialize":
             if FAULT == "hang_init":
                 continue
-            send({"jsonrpc": "2.0", "id": rid, "result": {"protocolVersion": 1, "agentCapabilities": {}}})
+            send(
+                {
+                    "jsonrpc": "2.0",
+                    "id": rid,
+                    "result": {"protocolVersion": 1, "agentCapabilities": {}},
+                }
+            )
         elif method == "session/new":
             send({"jsonrpc": "2.0", "id": rid, "result": {"sessionId": "faulty-1"}})
         elif method == "session/prompt":
             if FAULT == "lone_surrogate":
-                sys.stdout.write('{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"faulty-1",'
-                                 '"update":{"sessionUpdate":"agent_message_chunk","content":{"type":"text",'
-                                 '"text":"half an emoji \\ud83d here"}}}}\n')
+                sys.stdout.write(
+                    '{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"faulty-1",'
+                    '"update":{"sessionUpdate":"agent_message_chunk","content":{"type":"text",'
+                    '"text":"half an emoji \\ud83d here"}}}}\n'
+                )
                 sys.stdout.flush()
             if FAULT == "client_requests":
-                for i, m in enumerate(("terminal/create", "fs/write_text_file", "elicitation/create")):
+                for i, m in enumerate(
+                    ("terminal/create", "fs/write_text_file", "elicitation/create")
+                ):
                     pending[100 + i] = m
-                    send({"jsonrpc": "2.0", "id": 100 + i, "method": m, "params": {"sessionId": "faulty-1"}})
+                    send(
+                        {
+                            "jsonrpc": "2.0",
+                            "id": 100 + i,
+                            "method": m,
+                            "params": {"sessionId": "faulty-1"},
+                        }
+                    )
                 while pending and (answer := read()) is not None:
                     if answer.get("id") in pending and "method" not in answer:
-                        sys.stderr.write(f"ANSWER {pending.pop(answer['id'])} {json.dumps(answer)}\n")
+                        sys.stderr.write(
+                            f"ANSWER {pending.pop(answer['id'])} {json.dumps(answer)}\n"
+                        )
                         sys.stderr.flush()
             send({"jsonrpc": "2.0", "id": rid, "result": {"stopReason": "end_turn"}})
             if FAULT == "updates_outside_turns":
-                send({"jsonrpc": "2.0", "method": "session/update", "params": {"sessionId": "faulty-2",
-                      "update": {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": "moved"}}}})
+                send(
+                    {
+                        "jsonrpc": "2.0",
+                        "method": "session/update",
+                        "params": {
+                            "sessionId": "faulty-2",
+                            "update": {
+                                "sessionUpdate": "agent_message_chunk",
+                                "content": {"type": "text", "text": "moved"},
+                            },
+                        },
+                    }
+                )
         else:
-            send({"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": "Method not found"}})
+            send(
+                {
+                    "jsonrpc": "2.0",
+                    "id": rid,
+                    "error": {"code": -32601, "message": "Method not found"},
+                }
+            )
 
 
 main()

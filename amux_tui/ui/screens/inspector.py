@@ -52,7 +52,11 @@ class InspectorScreen(Dialog[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="inspector-dialog"):
-            yield Label(f"Inspector — {printable(self.room.title, 60)} ({self.room.id})", classes="dialog-title", markup=False)
+            yield Label(
+                f"Inspector — {printable(self.room.title, 60)} ({self.room.id})",
+                classes="dialog-title",
+                markup=False,
+            )
             with TabbedContent():
                 with TabPane("Snapshot", id="tab-snapshot"):
                     yield Log(id="inspector-snapshot", highlight=False, auto_scroll=False)
@@ -68,7 +72,9 @@ class InspectorScreen(Dialog[None]):
         stderr = self.room.stderr_tail or ["(no stderr output)"]
         self.query_one("#inspector-stderr", Log).write_lines(printable(line) for line in stderr)
         agent_log = list(self.room.agent_log) or ["(nothing logged)"]
-        self.query_one("#inspector-agent-log", Log).write_lines(printable(line) for line in agent_log)
+        self.query_one("#inspector-agent-log", Log).write_lines(
+            printable(line) for line in agent_log
+        )
 
     def action_close(self) -> None:
         self.close(None)

@@ -40,7 +40,9 @@ class NewRoomScreen(Dialog[dict[str, Any] | None]):
     def __init__(self, agents: list[AgentSpec], default_agent: str, cwd: str) -> None:
         super().__init__(classes="dialog-screen")
         self.agents = agents
-        self.default_agent = default_agent if any(a.name == default_agent for a in agents) else agents[0].name
+        self.default_agent = (
+            default_agent if any(a.name == default_agent for a in agents) else agents[0].name
+        )
         self.cwd = cwd
 
     def compose(self) -> ComposeResult:

@@ -92,7 +92,9 @@ class RoomPickerScreen(Dialog[str | None]):
             options.add_option(Option(prompt, id=entry.room_id))
         if ranked:
             ids = [e.room_id for e, _ in ranked]
-            options.highlighted = ids.index(self.current) if not query and self.current in ids else 0
+            options.highlighted = (
+                ids.index(self.current) if not query and self.current in ids else 0
+            )
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill(event.value)

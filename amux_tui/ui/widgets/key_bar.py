@@ -26,7 +26,9 @@ class KeyBar(Widget):
         self.hints: list[Hint] = []
         self.tail: list[Hint] = []
 
-    def set_hints(self, hints: list[Hint], badge: str | None = None, tail: list[Hint] | None = None) -> None:
+    def set_hints(
+        self, hints: list[Hint], badge: str | None = None, tail: list[Hint] | None = None
+    ) -> None:
         tail = tail or []
         if hints == self.hints and badge == self.badge and tail == self.tail:
             return
@@ -40,7 +42,10 @@ class KeyBar(Widget):
 
     @staticmethod
     def _pieces(hints: list[Hint]) -> list[Content]:
-        return [Content.assemble((f" {key}", "bold $accent"), f" {description} ") for key, description in hints]
+        return [
+            Content.assemble((f" {key}", "bold $accent"), f" {description} ")
+            for key, description in hints
+        ]
 
     def render(self) -> Content:
         width = self.size.width or 10_000

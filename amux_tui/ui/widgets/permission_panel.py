@@ -42,7 +42,11 @@ def tool_summary(params: Any) -> tuple[str, str | None, str | None]:
             if isinstance(inner, dict) and isinstance(inner.get("text"), str):
                 detail = inner["text"].strip().splitlines()[0] if inner["text"].strip() else None
                 break
-            if isinstance(item, dict) and item.get("type") == "diff" and isinstance(item.get("path"), str):
+            if (
+                isinstance(item, dict)
+                and item.get("type") == "diff"
+                and isinstance(item.get("path"), str)
+            ):
                 detail = f"edit {item['path']}"
                 break
     return title, kind, detail

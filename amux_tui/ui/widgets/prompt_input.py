@@ -83,7 +83,11 @@ class PromptInput(TextArea):
         if key == "up" and self.cursor_location[0] == 0 and self._history_step(-1):
             self._consume(event)
             return
-        if key == "down" and self.cursor_location[0] == self.document.line_count - 1 and self._history_step(1):
+        if (
+            key == "down"
+            and self.cursor_location[0] == self.document.line_count - 1
+            and self._history_step(1)
+        ):
             self._consume(event)
             return
 

@@ -85,7 +85,11 @@ class FailureBanner(Widget):
             return
         lines: list[Content] = []
         if room.status == "failed":
-            lines.append(Content.assemble(("failed: ", "bold $error"), printable(room.failure or "unknown reason", 300)))
+            lines.append(
+                Content.assemble(
+                    ("failed: ", "bold $error"), printable(room.failure or "unknown reason", 300)
+                )
+            )
         else:
             code = room.exit_code if room.exit_code is not None else "?"
             lines.append(Content.assemble((f"the agent exited with code {code}", "bold $error")))

@@ -40,12 +40,18 @@ class RoomItem(Widget):
         self.unread = False
         self.tick: int | None = 0
 
-    def update_state(self, *, index: int, unread: bool, tick: int | None, focused: bool, visible: bool) -> None:
+    def update_state(
+        self, *, index: int, unread: bool, tick: int | None, focused: bool, visible: bool
+    ) -> None:
         room = self.room
         self.index, self.unread, self.tick = index, unread, tick
         flags = Flags.of(room, unread)
         self.current, self.in_view, self.busy = focused, visible, room.busy
-        self.compacting, self.needs_you, self.unread_flag = flags.compacting, bool(flags.needs_you), flags.unread
+        self.compacting, self.needs_you, self.unread_flag = (
+            flags.compacting,
+            bool(flags.needs_you),
+            flags.unread,
+        )
         self.stopped = room.status in ("exited", "failed")
         self.refresh()
 

@@ -110,7 +110,10 @@ class RoomPane(Widget):
     def update_status(self, *, unread: bool, tick: int | None, index: int, focused: bool) -> None:
         room = self.room
         self.busy, self.compacting = room.busy, room.compacting
-        self.needs_you, self.stopped = bool(room.pending_permissions), room.status in ("exited", "failed")
+        self.needs_you, self.stopped = (
+            bool(room.pending_permissions),
+            room.status in ("exited", "failed"),
+        )
         self.query_one(RoomHeader).update_state(unread=unread, tick=tick, index=index)
         self.query_one(FailureBanner).update_state()
         pending = room.pending_permissions
