@@ -25,6 +25,7 @@ __all__ = [
     "Kind",
     "RpcError",
     "encode",
+    "invalid_utf8_at",
     "parse_line",
 ]
 
@@ -117,6 +118,19 @@ def _scrub(value: Any) -> Any:
     return value
 
 
+def invalid_utf8_at(data: bytes | bytearray | memoryview) -> int | None:
+    """Offset of the first byte that is not valid UTF-8, or None when all of it is.
+
+    Checked explicitly rather than inferred from a decoder's exception: msgspec before
+    0.23 raised ``UnicodeDecodeError`` for bad UTF-8, 0.23 raises ``msgspec.DecodeError``.
+    """
+    try:
+        str(data, "utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return None
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -129,9 +143,7 @@ def _decode_json(raw: bytes) -> Any:
     """
     try:
         return _decode(raw)
-    except UnicodeDecodeError:
-        raise
-    except (msgspec.DecodeError, RecursionError) as first:
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as first:
         try:
             value = json.loads(raw, parse_constant=_reject_constant)
         except (ValueError, RecursionError):
@@ -168,11 +180,14 @@ def parse_line(raw: bytes) -> Frame:
         raw = raw[:-1]
     try:
         msg = _decode_json(raw)
-    except UnicodeDecodeError as exc:
-        return _invalid(raw, f"not JSON: invalid UTF-8 at byte {exc.start}")
-    except (msgspec.DecodeError, RecursionError) as exc:
-        return _invalid(raw, f"not JSON: {exc}: {_quote(raw)}")
     except Exception as exc:  # parse_line must never raise, whatever the decoder does
+        # Only decoding failures pay for the UTF-8 scan; valid lines went through msgspec,
+        # which validates every string it builds.
+        bad = invalid_utf8_at(raw)
+        if bad is not None:
+            return _invalid(raw, f"not JSON: invalid UTF-8 at byte {bad}")
+        if isinstance(exc, msgspec.DecodeError | RecursionError):
+            return _invalid(raw, f"not JSON: {exc}: {_quote(raw)}")
         return _invalid(raw, f"not JSON: {type(exc).__name__}: {exc}")
 
     if not isinstance(msg, dict):

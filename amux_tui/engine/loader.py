@@ -31,6 +31,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
 
+from amux_tui.acp.framing import invalid_utf8_at
 from amux_tui.engine.lock import RoomsLock, held_by_this_process
 
 __all__ = ["FORMAT_VERSION", "CheckReport", "LoadResult", "Record", "check_log", "load_log"]
@@ -169,10 +170,12 @@ class _Scan:
         if not line.strip():
             self.res.blank_lines += 1
             return
+        if invalid_utf8_at(line) is not None:
+            self.bad(lineno)
+            return
         try:
-            line.decode("utf-8")
             obj = msgspec.json.decode(line)
-        except (UnicodeDecodeError, msgspec.DecodeError):
+        except (msgspec.DecodeError, UnicodeDecodeError):  # the type varies by release
             self.bad(lineno)
             return
         if isinstance(obj, dict):
@@ -206,9 +209,10 @@ class _Scan:
         for line in lines:
             lineno += 1
             if line:
+                if check_utf8 and invalid_utf8_at(line) is not None:
+                    classify(line, lineno)
+                    continue
                 try:
-                    if check_utf8:
-                        line.decode("utf-8")
                     rec = decode(line)
                 except Exception:  # noqa: BLE001 - any failure means "not a record"; classify says why
                     classify(line, lineno)
@@ -239,14 +243,6 @@ class _Scan:
                     prev = s
         res.max_seq = max(res.max_seq, self.newer_max_seq)
         return res
-
-
-def _is_utf8(buf: memoryview) -> bool:
-    try:
-        str(buf, "utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def load_log(
@@ -292,16 +288,17 @@ def load_log(
                 continue
             # Raw frames are not UTF-8-checked by msgspec, so check the whole block at
             # C speed and only fall back to a per-line check when it contains bad bytes.
-            check_utf8 = not _is_utf8(memoryview(chunk)[:complete])
+            check_utf8 = invalid_utf8_at(memoryview(chunk)[:complete]) is not None
             lineno = scan.scan(lines, lineno, decoder, check_utf8, sink)
             offset += complete
         if carry:
             # No trailing newline. A complete JSON value just lost its "\n" and is kept;
             # anything else is a torn write, dropped and truncated by ReplayLog.open.
             try:
-                carry.decode("utf-8")
+                if invalid_utf8_at(carry) is not None:
+                    raise ValueError("invalid UTF-8")
                 msgspec.json.decode(carry)
-            except (UnicodeDecodeError, msgspec.DecodeError):
+            except (ValueError, msgspec.DecodeError):
                 res.torn_tail = True
             else:
                 res.missing_newline = True

@@ -34,6 +34,7 @@ from typing import Any
 
 import msgspec
 
+from amux_tui.acp.framing import invalid_utf8_at
 from amux_tui.engine.loader import (
     FORMAT_VERSION,
     CheckReport,
@@ -107,8 +108,11 @@ def _raw_frame(frame: bytes | bytearray | memoryview) -> bytes:
     replaced by a space to keep the record on one line.
     """
     raw = bytes(frame).strip()
+    # msgspec skips over a Raw value without checking its UTF-8, so check it first.
+    bad = invalid_utf8_at(raw)
+    if bad is not None:
+        raise ValueError(f"invalid UTF-8 at byte {bad}")
     _validate_json(raw)  # raises msgspec.DecodeError
-    raw.decode("utf-8")  # msgspec skips over a Raw value without checking its UTF-8
     if b"\n" in raw:
         raw = raw.replace(b"\n", b" ")
     return raw
@@ -236,7 +240,7 @@ class ReplayLog:
         elif isinstance(frame, bytes | bytearray | memoryview):
             try:
                 encodable = msgspec.Raw(_raw_frame(frame))
-            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            except (msgspec.DecodeError, ValueError) as exc:
                 raise ValueError(f"raw frame is not one UTF-8 JSON value: {exc}") from None
         else:
             encodable = frame
