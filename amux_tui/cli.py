@@ -16,6 +16,7 @@ from typing import Any
 
 from amux_tui import __version__
 from amux_tui.paths import Paths
+from amux_tui.text import one_line
 
 
 class CliError(Exception):
@@ -118,7 +119,7 @@ def cmd_ls(args: argparse.Namespace, paths: Paths) -> int:
     table = [
         [
             r["roomId"],
-            _printable(r["title"]),
+            one_line(r["title"]),
             r["agent"],
             r["state"],
             str(r["frames"]),
@@ -140,10 +141,6 @@ def _layout_order(rooms_dir: Path, ids: list[str]) -> list[str]:
 
     layout = Layout.read(rooms_dir / "layout.json")
     return [r for r in layout.order if r in ids] + [r for r in ids if r not in layout.order]
-
-
-def _printable(text: str) -> str:
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def cmd_show(args: argparse.Namespace, paths: Paths) -> int:

@@ -29,7 +29,8 @@ from amux_tui.engine.transcript import (
     TurnEnd,
     UserPrompt,
 )
-from amux_tui.engine.transcript_blocks import content_text, one_line
+from amux_tui.engine.transcript_blocks import content_text
+from amux_tui.text import one_line
 
 __all__ = ["export_markdown", "format_time"]
 

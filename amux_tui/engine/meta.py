@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from amux_tui.engine.lifecycle import Lifecycle
+
 HISTORY_LIMIT = 200
 
 
@@ -24,7 +26,7 @@ class RoomMeta:
     draft: str = ""
     history: list[str] = field(default_factory=list)
     queue_held: bool = False
-    state: str = "not started"
+    state: str = Lifecycle.NOT_STARTED.value
     exit_code: int | None = None
 
     def to_json(self) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from amux_tui.engine.store import (
 from amux_tui.engine.timeutil import now_rfc3339
 from amux_tui.engine.transcript import Transcript
 from amux_tui.paths import Paths
+from amux_tui.text import plain
 
 log = logging.getLogger("amux.engine")
 
@@ -180,7 +181,7 @@ class Engine:
         now = now_rfc3339()
         meta = RoomMeta(
             room_id=room_id,
-            title=_clean_title(title) or f"{spec.name}-{len(self.rooms) + 1}",
+            title=plain(title) or f"{spec.name}-{len(self.rooms) + 1}",
             agent=spec.to_meta(),
             cwd=str(Path(cwd).expanduser().absolute()) if cwd else os.getcwd(),
             created_at=now,
@@ -264,13 +265,6 @@ class Engine:
         if self.lock is not None:
             self.lock.release()
             self.lock = None
-
-
-def _clean_title(title: str | None) -> str:
-    if not title:
-        return ""
-    title = " ".join(title.split())
-    return "".join(ch for ch in title if ch.isprintable())[:120]
 
 
 def resolve_room_ref(ref: str, titles: dict[str, str], values: dict[str, Any]) -> Any:

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from amux_tui.acp.framing import Frame
 from amux_tui.acp.process import AgentProcess
 from amux_tui.engine import frames as F
+from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.meta import RoomMeta
 from amux_tui.engine.room_session import (  # noqa: F401 - the lifecycle names are part of this API
     BUSY,
@@ -38,6 +39,7 @@ from amux_tui.engine.state import QueueItem, RoomState, request_key
 from amux_tui.engine.store import ReplayLog, write_json_atomic
 from amux_tui.engine.timeutil import now_rfc3339
 from amux_tui.engine.transcript import Block, Transcript
+from amux_tui.text import plain
 
 log = logging.getLogger("amux.room")
 
@@ -82,7 +84,7 @@ class Room(AgentSession):
         self.env = env
         self.hermes_compaction = hermes_compaction
         self.meta_path = meta_path
-        self.lifecycle = NOT_STARTED
+        self.lifecycle: Lifecycle = NOT_STARTED
         self.failure: str | None = None
         self.exit_code: int | None = meta.exit_code
         self.proc: AgentProcess | None = None
@@ -135,11 +137,16 @@ class Room(AgentSession):
         return self.state.title or self.meta.title
 
     @property
-    def status(self) -> str:
+    def status(self) -> Lifecycle:
         """Exactly one lifecycle state (SPEC §1.2); ``busy`` while a turn is in flight."""
         if self.lifecycle == READY and self.state.active_turn_id is not None:
             return BUSY
         return self.lifecycle
+
+    @property
+    def stopped(self) -> bool:
+        """The agent exited or failed to start (restart is the user's call)."""
+        return self.lifecycle.stopped
 
     @property
     def busy(self) -> bool:
@@ -156,6 +163,11 @@ class Room(AgentSession):
     @property
     def queue(self) -> list[QueueItem]:
         return self.state.queue
+
+    @property
+    def public_queue(self) -> list[QueueItem]:
+        """Queued prompts the user sees (not a hard steer's replacement)."""
+        return self.state.public_queue
 
     @property
     def force_stop_available(self) -> bool:
@@ -460,8 +472,7 @@ class Room(AgentSession):
         self._changed()
 
     def rename(self, title: str) -> None:
-        title = " ".join(title.split())  # no control characters or newlines in titles
-        title = "".join(ch for ch in title if ch.isprintable())[:120]
+        title = plain(title)  # no control characters or newlines in titles
         if not title:
             raise RoomError("a title cannot be empty")
         self.meta.title = title

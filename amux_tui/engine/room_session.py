@@ -18,17 +18,18 @@ from amux_tui.acp.framing import AgentExited, Frame, Kind, RpcError
 from amux_tui.acp.process import AgentProcess, AgentStartError
 from amux_tui.engine import frames as F
 from amux_tui.engine.compaction import CompactionSignal, parse_hermes_line, signal_from_update
+from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.state import request_key
 from amux_tui.engine.timeutil import now_rfc3339
 
-NOT_STARTED, STARTING, READY, EXITED, FAILED = (
-    "not started",
-    "starting",
-    "ready",
-    "exited",
-    "failed",
+NOT_STARTED, STARTING, READY, EXITED, FAILED, BUSY = (
+    Lifecycle.NOT_STARTED,
+    Lifecycle.STARTING,
+    Lifecycle.READY,
+    Lifecycle.EXITED,
+    Lifecycle.FAILED,
+    Lifecycle.BUSY,
 )
-BUSY = "busy"
 FORCE_STOP_AFTER = 10.0  # seconds after cancel before force stop is offered (SPEC §4.2)
 HANDSHAKE_TIMEOUT = 30.0
 SESSION_TIMEOUT = 120.0  # session/load may replay a long history first

@@ -10,13 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from amux_tui.engine.hydrate import Hydrated, hydrate
+from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.meta import RoomMeta
 from amux_tui.engine.registry import discover_room_ids, resolve_room_ref
-from amux_tui.engine.room import NOT_STARTED
 from amux_tui.engine.timeutil import now_rfc3339
-
-# A stopped amux has no running agents: these recorded states read as "not started".
-_LIVE_STATES = {"starting", "ready", "busy"}
 
 
 def read_room(
@@ -36,7 +33,12 @@ def read_room(
 
 
 def recorded_state(meta: RoomMeta) -> str:
-    return NOT_STARTED if meta.state in _LIVE_STATES else meta.state
+    """A stopped amux has no running agents: a recorded running state reads "not started"."""
+    try:
+        state = Lifecycle(meta.state)
+    except ValueError:
+        return meta.state
+    return Lifecycle.NOT_STARTED if state.running else state
 
 
 def agent_label(meta: RoomMeta) -> str:

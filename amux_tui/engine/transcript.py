@@ -37,10 +37,10 @@ from amux_tui.engine.transcript_blocks import (
     dict_items,
     error_message,
     message_id_of,
-    one_line,
     permission_outcome,
     prompt_text,
 )
+from amux_tui.text import one_line
 
 __all__ = [
     "AgentText", "Block", "Divider", "Notice", "Permission", "Plan", "TextBlock", "Thought",

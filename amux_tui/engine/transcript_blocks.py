@@ -366,11 +366,6 @@ def message_id_of(update: dict) -> str | int | None:
     return mid if isinstance(mid, (str, int)) and not isinstance(mid, bool) else None
 
 
-def one_line(text: str, limit: int = 120) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def content_placeholder(block: dict) -> str:
     """A short stand-in for a non-text content block, e.g. ``[image]`` or ``[file.py]``."""
     ctype = as_str(block.get("type")) or "content"

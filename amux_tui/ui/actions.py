@@ -15,9 +15,11 @@ from textual.content import Content
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
+from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.room import Room, RoomError
+from amux_tui.text import one_line
 from amux_tui.ui import keys
-from amux_tui.ui.format import agent_name, printable
+from amux_tui.ui.format import agent_name
 from amux_tui.ui.screens.confirm import ConfirmScreen
 from amux_tui.ui.screens.help import HelpScreen, Section
 from amux_tui.ui.screens.inspector import InspectorScreen
@@ -141,7 +143,7 @@ class RoomActions(_Base):
             PickerEntry(
                 room.id,
                 room_number(i),
-                printable(room.title, 60),
+                one_line(room.title, 60),
                 f"{agent_name(room)} · {room.status}",
             )
             for i, room in enumerate(self.engine.rooms.values())
@@ -207,7 +209,7 @@ class RoomActions(_Base):
         if room is None:
             return
         question = Content.assemble(
-            "Close room ", (printable(room.title, 60), "bold"),
+            "Close room ", (one_line(room.title, 60), "bold"),
             "?\nIts agent is stopped and its log is archived (not deleted).",
         )  # fmt: skip
 
@@ -341,7 +343,7 @@ class RoomActions(_Base):
 
     def action_unqueue_last(self) -> None:
         room = self._room_or_bell()
-        items = [q for q in room.queue if q.id is not None] if room is not None else []
+        items = room.public_queue if room is not None else []
         if not items:
             self.notify("the queue is empty")
             return
@@ -357,7 +359,7 @@ class RoomActions(_Base):
         room = self._room_or_bell()
         if room is None:
             return
-        if room.status in ("starting", "busy"):
+        if room.status in (Lifecycle.STARTING, Lifecycle.BUSY):
             self.notify(
                 f"the agent is {room.status}; cancel first or use force stop", severity="warning"
             )
@@ -370,9 +372,9 @@ class RoomActions(_Base):
             await room.restart()
         except Exception as exc:
             self.notify(f"restart failed: {exc}", severity="error", markup=False)
-        if room.status == "failed":
+        if room.status == Lifecycle.FAILED:
             self.notify(
-                Content.assemble("could not start: ", printable(room.failure or "", 200)),
+                Content.assemble("could not start: ", one_line(room.failure or "", 200)),
                 severity="error",
             )
 
@@ -395,9 +397,7 @@ class RoomActions(_Base):
         if not busy:
             await self._quit()
             return
-        names = ", ".join(printable(r.title, 30) for r in busy[:4]) + (
-            " …" if len(busy) > 4 else ""
-        )
+        names = ", ".join(one_line(r.title, 30) for r in busy[:4]) + (" …" if len(busy) > 4 else "")
         question = Content.assemble(
             (f"{len(busy)} room{'s are' if len(busy) > 1 else ' is'} busy: ", "bold"), names,
             "\nQuit anyway? Running turns are cancelled; everything is saved.",

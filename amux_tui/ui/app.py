@@ -23,8 +23,9 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal
 from textual.widgets import Button, Input, Static, TextArea
 
+from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.registry import Engine
-from amux_tui.engine.room import NOT_STARTED, Room
+from amux_tui.engine.room import Room
 from amux_tui.ui import keys
 from amux_tui.ui.actions import RoomActions
 from amux_tui.ui.commands import RoomCommands
@@ -181,7 +182,7 @@ class AmuxApp(RoomActions, App[None]):
         await self.attach(room)
         if room.id not in self._attached or self._shut_down:
             return
-        if room.status != NOT_STARTED:
+        if room.status != Lifecycle.NOT_STARTED:
             return
         pending = self._start_tasks.get(room.id)
         if pending is not None and not pending.done():
@@ -329,7 +330,7 @@ class AmuxApp(RoomActions, App[None]):
         self._tick += 1
         tick = self._tick if self.animate else None
         for index, room in enumerate(self.engine.rooms.values()):
-            if room.status not in ("busy", "starting"):
+            if room.status not in (Lifecycle.BUSY, Lifecycle.STARTING):
                 continue
             item = self.room_list.items().get(room.id)
             if item is not None:
@@ -485,7 +486,7 @@ class AmuxApp(RoomActions, App[None]):
                 ("esc", "dismiss"),
             ]
         elif room is not None:
-            if room.status in ("exited", "failed"):
+            if room.stopped:
                 hints.append(("r", "restart"))
             hints.append(("enter", "queue" if room.busy else "send"))
             hints.append(("shift+enter", "newline"))
@@ -535,7 +536,7 @@ class AmuxApp(RoomActions, App[None]):
         # yet) and outlive amux: let handshakes finish first (bounded).
         deadline = time.monotonic() + STARTING_WAIT
         while (
-            any(r.status == "starting" for r in self.engine.rooms.values())
+            any(r.status == Lifecycle.STARTING for r in self.engine.rooms.values())
             and time.monotonic() < deadline
         ):
             await asyncio.sleep(0.05)

@@ -10,7 +10,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.fuzzy import FuzzySearch
 
-from amux_tui.ui.format import printable
+from amux_tui.text import one_line
 from amux_tui.ui.screens.picker import highlight
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class RoomCommands(Provider):
             (name, partial(app.run_action, action), help_) for name, action, help_ in ACTIONS
         ]
         for index, room in enumerate(app.engine.rooms.values()):
-            title = printable(room.title, 60)
+            title = one_line(room.title, 60)
             out.append(
                 (
                     f"Switch to room {index + 1}: {title}",
@@ -61,7 +61,7 @@ class RoomCommands(Provider):
         if room is not None:
             for item in room.queue:
                 if item.id is not None:
-                    text = printable(item.text, 50)
+                    text = one_line(item.text, 50)
                     out.append(
                         (
                             f"Remove queued prompt {item.id}: {text}",

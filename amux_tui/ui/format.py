@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 from textual.content import Content
 
+from amux_tui.engine.lifecycle import Lifecycle
+from amux_tui.text import one_line
+
 if TYPE_CHECKING:
     from amux_tui.engine.room import Room
 
@@ -21,12 +24,12 @@ SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 STILL_SPINNER = "⠿"  # the busy glyph when animation is off (deterministic snapshots)
 
 STATE_GLYPHS = {
-    "not started": ("○", "$text-muted"),
-    "starting": ("◌", "$warning"),
-    "ready": ("●", "$success"),
-    "busy": ("", "$accent"),  # the spinner frame
-    "exited": ("✖", "$error"),
-    "failed": ("✖", "$error"),
+    Lifecycle.NOT_STARTED: ("○", "$text-muted"),
+    Lifecycle.STARTING: ("◌", "$warning"),
+    Lifecycle.READY: ("●", "$success"),
+    Lifecycle.BUSY: ("", "$accent"),  # the spinner frame
+    Lifecycle.EXITED: ("✖", "$error"),
+    Lifecycle.FAILED: ("✖", "$error"),
 }
 
 COMPACTING_GLYPH = "⟳"
@@ -35,20 +38,12 @@ UNREAD_GLYPH = "●"
 QUEUED_GLYPH = "≡"
 
 
-def printable(text: str, limit: int | None = None) -> str:
-    """``text`` on one line with every control character shown as ``?`` (never interpreted)."""
-    out = "".join(ch if ch.isprintable() else ("?" if ch not in "\n\t\r" else " ") for ch in text)
-    if limit is not None and len(out) > limit:
-        out = out[: max(0, limit - 1)] + "…"
-    return out
-
-
 def short_path(path: str, limit: int = 40) -> str:
     """A cwd for a header: ``~`` for the home directory, shortened from the left."""
     home = os.path.expanduser("~")
     if home and home != "/" and (path == home or path.startswith(home + os.sep)):
         path = "~" + path[len(home) :]
-    path = printable(path)
+    path = one_line(path)
     if len(path) > limit:
         path = "…" + path[-(limit - 1) :]
     return path
@@ -57,7 +52,7 @@ def short_path(path: str, limit: int = 40) -> str:
 def agent_name(room: Room) -> str:
     """The agent's configured name (``demo``, ``claude`` …)."""
     name = (room.meta.agent or {}).get("name")
-    return printable(name) if isinstance(name, str) and name else "unknown"
+    return one_line(name) if isinstance(name, str) and name else "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +67,7 @@ class Flags:
 
     @classmethod
     def of(cls, room: Room, unread: bool) -> Flags:
-        queue = [q for q in room.queue if q.id is not None]
+        queue = room.public_queue
         return cls(
             compacting=room.compacting,
             needs_you=len(room.pending_permissions),
@@ -112,7 +107,7 @@ class Flags:
 def state_glyph(status: str, tick: int | None) -> tuple[str, str]:
     """The lifecycle glyph; ``busy`` is a spinner frame (``tick`` None = still)."""
     glyph, style = STATE_GLYPHS.get(status, ("?", "$text-muted"))
-    if status == "busy":
+    if status == Lifecycle.BUSY:
         glyph = STILL_SPINNER if tick is None else SPINNER[tick % len(SPINNER)]
     return glyph, style
 
@@ -120,14 +115,14 @@ def state_glyph(status: str, tick: int | None) -> tuple[str, str]:
 def state_label(room: Room) -> str:
     """Lifecycle state with its detail: exit code, failure reason, restart hint."""
     status = room.status
-    if status == "exited":
+    if status == Lifecycle.EXITED:
         code = f" (code {room.exit_code})" if room.exit_code is not None else ""
         return f"exited{code} — r to restart"
-    if status == "failed":
+    if status == Lifecycle.FAILED:
         return "failed — r to retry"
-    if status == "busy" and room.force_stop_available:
+    if status == Lifecycle.BUSY and room.force_stop_available:
         return "busy — agent ignores cancel: esc esc to force stop"
-    if status == "busy" and room.cancel_requested_at is not None:
+    if status == Lifecycle.BUSY and room.cancel_requested_at is not None:
         return "cancelling…"
     return status
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from amux_tui.text import plain
+
 if TYPE_CHECKING:
     from textual.app import App
 
@@ -22,7 +24,7 @@ class Notifier(Protocol):
 def osc9(title: str, reason: str) -> str:
     """The OSC 9 desktop notification sequence; control characters are removed first so a
     room title can never terminate the sequence early or smuggle in escapes."""
-    clean = "".join(ch for ch in f"amux: {title}: {reason}" if ch.isprintable())
+    clean = plain(f"amux: {title}: {reason}", limit=400)
     return f"\x1b]9;{clean}\x07"
 
 

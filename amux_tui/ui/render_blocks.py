@@ -37,8 +37,8 @@ from amux_tui.engine.transcript_blocks import (
     TurnEnd,
     UserPrompt,
     content_placeholder,
-    one_line,
 )
+from amux_tui.text import one_line, visible
 from amux_tui.ui.render_text import (
     Line,
     Piece,
@@ -46,7 +46,6 @@ from amux_tui.ui.render_text import (
     render_lines,
     render_markdown,
     render_plain,
-    sanitize,
 )
 
 __all__ = [
@@ -191,7 +190,7 @@ def format_hhmm(at: str | None) -> str:
 
 def _prompt_head(block: UserPrompt, palette: Palette, collapsed: bool) -> RenderableType:
     who = block.peer_id if block.peer_id and block.peer_id != "local" else "you"
-    parts = ["steer" if block.steer else None, sanitize(one_line(who, 40)),
+    parts = ["steer" if block.steer else None, one_line(who, 40),
              format_hhmm(block.at) or None, "queued" if block.queue_item_id else None]  # fmt: skip
     label = " · ".join(p for p in parts if p)
     style = palette.steer if block.steer else palette.prompt_header
@@ -204,7 +203,7 @@ def _thought_head(block: Thought, palette: Palette, collapsed: bool) -> Renderab
     if not collapsed:
         label = "▾ thinking…" if block.streaming else "▾ thought"
         return Text(label, style=palette.thought, no_wrap=True)
-    summary = sanitize(one_line(block.text[:400], 200))
+    summary = one_line(block.text[:400], 200)
     return Text(f"▸ thought · {summary}", style=palette.thought, no_wrap=True,
                 overflow="ellipsis")  # fmt: skip
 
@@ -217,11 +216,11 @@ def _tool_head(block: ToolCall, palette: Palette, collapsed: bool) -> Renderable
     }.get(block.status, palette.muted)  # fmt: skip
     head = Text(no_wrap=False, overflow="fold")
     head.append(f"{glyph} ", glyph_style)
-    head.append(sanitize(one_line(block.title, 300)), palette.title)
+    head.append(one_line(block.title, 300), palette.title)
     if block.tool_kind:
-        head.append(f"  {sanitize(one_line(block.tool_kind, 40))}", palette.muted)
+        head.append(f"  {one_line(block.tool_kind, 40)}", palette.muted)
     if block.status not in STATUS_GLYPHS:
-        head.append(f"  {sanitize(one_line(block.status, 40))}", palette.muted)
+        head.append(f"  {one_line(block.status, 40)}", palette.muted)
     if not block.content:
         return head
     if collapsed:
@@ -285,7 +284,7 @@ def _tool_content(block: ToolCall, palette: Palette) -> Text:
             out.append("\n")
         if len(line) > TOOL_LINE_CHARS:
             line = line[:TOOL_LINE_CHARS] + f" … ({len(line) - TOOL_LINE_CHARS:,} more characters)"
-        out.append(sanitize(line), style)
+        out.append(visible(line), style)
     if len(lines) > TOOL_MAX_LINES:
         more = tool_content_lines(block) - TOOL_MAX_LINES
         out.append(f"\n… {max(more, 1)} more lines (full output in the room log)", palette.muted)
@@ -328,7 +327,7 @@ def _plan_head(block: Plan, palette: Palette, collapsed: bool) -> RenderableType
         status = entry.get("status")
         status = status if isinstance(status, str) else "pending"
         content = entry.get("content")
-        content = sanitize(one_line(content, 400)) if isinstance(content, str) else ""
+        content = one_line(content, 400) if isinstance(content, str) else ""
         box_style = {"completed": palette.success, "in_progress": palette.warning}.get(status)
         text.append("\n  ")
         text.append(PLAN_BOXES.get(status, "☐"), box_style)
@@ -337,32 +336,32 @@ def _plan_head(block: Plan, palette: Palette, collapsed: bool) -> RenderableType
         priority = entry.get("priority")
         if isinstance(priority, str) and priority:
             pstyle = palette.error if priority == "high" else palette.muted
-            text.append(f"  {sanitize(one_line(priority, 20))}", pstyle)
+            text.append(f"  {one_line(priority, 20)}", pstyle)
     return text
 
 
 def _permission_head(block: Permission, palette: Palette, collapsed: bool) -> RenderableType:
     text = Text(overflow="fold")
     text.append("? ", palette.warning)
-    text.append(sanitize(one_line(block.title, 300)), palette.title)
+    text.append(one_line(block.title, 300), palette.title)
     if block.tool_kind:
-        text.append(f"  {sanitize(one_line(block.tool_kind, 40))}", palette.muted)
+        text.append(f"  {one_line(block.tool_kind, 40)}", palette.muted)
     for n, option in enumerate(block.options, 1):
         name = option.get("name")
-        name = sanitize(one_line(name, 120)) if isinstance(name, str) and name else "?"
+        name = one_line(name, 120) if isinstance(name, str) and name else "?"
         kind = option.get("kind")
         text.append("\n  ")
         text.append(f"{n}" if n <= 9 else " ", palette.accent)
         text.append(f" {name}")
         if isinstance(kind, str) and kind:
-            text.append(f"  {sanitize(one_line(kind, 40)).replace('_', ' ')}", palette.muted)
+            text.append(f"  {one_line(kind, 40).replace('_', ' ')}", palette.muted)
     text.append("\n  ")
     if block.outcome is None:
         last = min(len(block.options), 9)
         hint = f" (1–{last})" if last > 1 else " (1)" if last else ""
         text.append(f"waiting for your answer{hint}", palette.warning)
     else:
-        text.append(f"→ {sanitize(one_line(block.outcome, 120))}", _outcome_style(block, palette))
+        text.append(f"→ {one_line(block.outcome, 120)}", _outcome_style(block, palette))
     return text
 
 
@@ -395,18 +394,18 @@ def _turn_end_head(block: TurnEnd, palette: Palette, collapsed: bool) -> Rendera
         sep = " — " if block.outcome == "cancelled" else ": "
         label += sep + one_line(block.reason, 300)
     style = palette.error if tone == "error" else palette.warning
-    return Text(f"{glyph} {sanitize(label)}", style=style, overflow="fold")
+    return Text(f"{glyph} {visible(label)}", style=style, overflow="fold")
 
 
 def _divider_head(block: Divider, palette: Palette, collapsed: bool) -> RenderableType:
-    title = Text(f" {sanitize(one_line(block.text, 200))} ", style=palette.divider)
+    title = Text(f" {one_line(block.text, 200)} ", style=palette.divider)
     return Rule(title, style=palette.divider)
 
 
 def _notice_head(block: Notice, palette: Palette, collapsed: bool) -> RenderableType:
     style = {"warning": palette.warning, "error": palette.error}.get(block.level, palette.muted)
     icon = NOTICE_ICONS.get(block.level, "ℹ")
-    return Text(f"{icon} {sanitize(block.text)}", style=style, overflow="fold")
+    return Text(f"{icon} {visible(block.text)}", style=style, overflow="fold")
 
 
 _HEADS: dict[type, Any] = {

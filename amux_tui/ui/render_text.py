@@ -16,7 +16,6 @@ before anything reaches Rich.
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
 from markdown_it import MarkdownIt
@@ -27,9 +26,11 @@ from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Text
 
+from amux_tui.text import visible
+
 __all__ = [
     "HARD_LIMIT", "PIECE_LIMIT", "Line", "LiteralMarkdown", "Piece", "TextSplitter",
-    "estimate_lines", "render_lines", "render_markdown", "render_plain", "sanitize",
+    "estimate_lines", "render_lines", "render_markdown", "render_plain",
 ]  # fmt: skip
 
 PIECE_LIMIT = 2048
@@ -41,31 +42,6 @@ _TABLE_LIMIT = 4 * PIECE_LIMIT  # tables are only cut when huge (a cut loses the
 Line = list[Segment]
 """One rendered line. Plain segment lists, not Strips: a Strip carries seven small caches
 (~1.2 KiB per line), a segment list ~0.2 KiB, and the view keeps thousands of lines."""
-
-# C0 controls except \t and \n, DEL and C1 controls (\x9b is a one-byte CSI on some terminals).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if code < 0x20:
-        return chr(0x2400 + code)  # the Unicode "control pictures": ESC → ␛, CR → ␍
-    if code == 0x7F:
-        return "␡"
-    return f"\\x{code:02x}"
-
-
-def sanitize(text: str) -> str:
-    """``text`` safe to hand to a terminal: control characters become visible symbols.
-
-    ``\\r\\n`` becomes ``\\n``; tabs and newlines stay; ESC is shown as ``␛`` so an ANSI
-    sequence appears as typed instead of recolouring (or worse) the terminal.
-    """
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-    if _CONTROL.search(text) is None:
-        return text
-    return _CONTROL.sub(_visible, text)
 
 
 class Piece(NamedTuple):
@@ -289,7 +265,7 @@ def render_markdown(
     body = text[piece.start : piece.end]
     if piece.fence:
         body = f"{piece.fence}\n{body}"
-    md = LiteralMarkdown(sanitize(body), code_theme, continued=bool(piece.fence),
+    md = LiteralMarkdown(visible(body), code_theme, continued=bool(piece.fence),
                          open_end=piece.open_end)  # fmt: skip
     lines = render_lines(md, console, width, base)
     # Rich puts blank lines around some elements (lists); pieces manage their own spacing.
@@ -324,7 +300,7 @@ def render_plain(
     body = text[piece.start : piece.end]
     if body.endswith("\n"):
         body = body[:-1]  # the next piece starts on a new line anyway
-    rich_text = Text(sanitize(body), style=style or "", overflow="fold", no_wrap=False)
+    rich_text = Text(visible(body), style=style or "", overflow="fold", no_wrap=False)
     return render_lines(rich_text, console, width, base)
 
 

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Label, Log, TabbedContent, TabPane
 
 from amux_tui.engine.room import Room
-from amux_tui.ui.format import printable
+from amux_tui.text import one_line
 from amux_tui.ui.screens.dialog import Dialog
 
 
@@ -53,7 +53,7 @@ class InspectorScreen(Dialog[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="inspector-dialog"):
             yield Label(
-                f"Inspector — {printable(self.room.title, 60)} ({self.room.id})",
+                f"Inspector — {one_line(self.room.title, 60)} ({self.room.id})",
                 classes="dialog-title",
                 markup=False,
             )
@@ -70,10 +70,10 @@ class InspectorScreen(Dialog[None]):
         snapshot = json.dumps(live_snapshot(self.room), indent=2, default=str)
         self.query_one("#inspector-snapshot", Log).write_lines(snapshot.splitlines())
         stderr = self.room.stderr_tail or ["(no stderr output)"]
-        self.query_one("#inspector-stderr", Log).write_lines(printable(line) for line in stderr)
+        self.query_one("#inspector-stderr", Log).write_lines(one_line(line) for line in stderr)
         agent_log = list(self.room.agent_log) or ["(nothing logged)"]
         self.query_one("#inspector-agent-log", Log).write_lines(
-            printable(line) for line in agent_log
+            one_line(line) for line in agent_log
         )
 
     def action_close(self) -> None:

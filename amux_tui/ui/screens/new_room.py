@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.widgets import Button, Input, Label, Select
 
 from amux_tui.engine.config import AgentSpec
-from amux_tui.ui.format import printable
+from amux_tui.text import one_line
 from amux_tui.ui.motion import still_cursors
 from amux_tui.ui.screens.dialog import Dialog
 
@@ -24,9 +24,9 @@ def check_cwd(text: str) -> tuple[str | None, str | None]:
         return None, "a working directory is required"
     path = Path(text).expanduser()
     if not path.exists():
-        return None, f"no such directory: {printable(text, 80)}"
+        return None, f"no such directory: {one_line(text, 80)}"
     if not path.is_dir():
-        return None, f"not a directory: {printable(text, 80)}"
+        return None, f"not a directory: {one_line(text, 80)}"
     return str(path.absolute()), None
 
 
@@ -50,8 +50,8 @@ class NewRoomScreen(Dialog[dict[str, Any] | None]):
         for spec in self.agents:
             missing = "" if spec.found() else "  (command not found)"
             label = Content.assemble(
-                (printable(spec.name, 30), "bold"),
-                (f"  {printable(spec.description, 60)}" if spec.description else "", "$text-muted"),
+                (one_line(spec.name, 30), "bold"),
+                (f"  {one_line(spec.description, 60)}" if spec.description else "", "$text-muted"),
                 (missing, "$error"),
             )
             options.append((label, spec.name))
@@ -95,7 +95,7 @@ class NewRoomScreen(Dialog[dict[str, Any] | None]):
             error.update(Content("choose an agent"))
             return
         if not spec.found():
-            error.update(Content(f"agent command not found: {printable(spec.command, 60)}"))
+            error.update(Content(f"agent command not found: {one_line(spec.command, 60)}"))
             return
         title = self.query_one("#new-title", Input).value.strip() or None
         self.close({"spec": spec, "cwd": cwd, "title": title})

@@ -15,7 +15,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 
-from amux_tui.ui.format import printable
+from amux_tui.text import one_line
 
 KIND_KEYS = {"allow_once": "a", "allow_always": "A", "reject_once": "r", "reject_always": "R"}
 
@@ -98,17 +98,17 @@ class PermissionPanel(Widget, can_focus=True):
         lines: list[Content] = []
         more = (f"  (+{self.more} more)", "$text-muted") if self.more else ""
         lines.append(
-            Content.assemble(("! Permission needed: ", "bold $error"), (printable(title, 120), "bold"),
+            Content.assemble(("! Permission needed: ", "bold $error"), (one_line(title, 120), "bold"),
                              (f"  [{kind}]" if kind else "", "$text-muted"), more)
         )  # fmt: skip
         if detail:
-            lines.append(Content.assemble(("  ", ""), (printable(detail, 160), "$text-muted")))
+            lines.append(Content.assemble(("  ", ""), (one_line(detail, 160), "$text-muted")))
         parts: list[tuple[str, str] | str] = []
         for n, option in enumerate(self.options[:9], start=1):
             name = option.get("name") if isinstance(option.get("name"), str) else option["optionId"]
             key = KIND_KEYS.get(option.get("kind", ""), "")
             parts.append((f" {n} ", "reverse bold $accent"))
-            parts.append(f" {printable(name, 40)}")
+            parts.append(f" {one_line(name, 40)}")
             if key:
                 parts.append((f" ({key})", "$text-muted"))
             parts.append("   ")

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import Button, Static
 
 from amux_tui.engine.state import QueueItem
-from amux_tui.ui.format import printable
+from amux_tui.text import one_line
 
 QueueKey = tuple[tuple[str | None, str, bool], ...]
 
@@ -28,7 +28,7 @@ class QueueRow(Horizontal):
         label = item.id or "steer"
         held = ("  held — ctrl+r releases", "$warning") if item.held else ""
         yield Static(
-            Content.assemble((f"{label} ", "bold $secondary"), printable(item.text, 200), held),
+            Content.assemble((f"{label} ", "bold $secondary"), one_line(item.text, 200), held),
             classes="queue-text",
         )
         if item.id is not None:

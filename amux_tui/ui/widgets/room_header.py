@@ -11,12 +11,13 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
+from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.room import Room
+from amux_tui.text import one_line
 from amux_tui.ui.format import (
     Flags,
     agent_name,
     join,
-    printable,
     short_path,
     state_glyph,
     state_label,
@@ -45,19 +46,21 @@ class RoomHeader(Widget):
         first = Content.assemble(
             (f"{self.index} ", "$text-muted"),
             (glyph + " ", style),
-            (printable(room.title, 80), "bold"),
+            (one_line(room.title, 80), "bold"),
             ("  ", ""),
             (agent_name(room), "$secondary"),
             ("  ", ""),
             (short_path(room.meta.cwd or "", 50), "$text-muted"),
         )
-        parts: list[tuple[str, str]] = [(state_label(room), style if status != "ready" else "")]
+        parts: list[tuple[str, str]] = [
+            (state_label(room), style if status != Lifecycle.READY else "")
+        ]
         usage = usage_text(room)
         if usage:
             parts.append((usage, "$text-muted"))
         parts.extend(Flags.of(room, self.unread).parts(long=True))
         if room.write_error:
-            parts.append((printable(room.write_error, 80), "bold $error"))
+            parts.append((one_line(room.write_error, 80), "bold $error"))
         return Content("\n").join([first, join(parts)])
 
 
@@ -79,22 +82,22 @@ class FailureBanner(Widget):
 
     def update_state(self) -> None:
         room = self.room
-        show = room.status in ("exited", "failed")
+        show = room.stopped
         self.display = show
         if not show:
             return
         lines: list[Content] = []
-        if room.status == "failed":
+        if room.status == Lifecycle.FAILED:
             lines.append(
                 Content.assemble(
-                    ("failed: ", "bold $error"), printable(room.failure or "unknown reason", 300)
+                    ("failed: ", "bold $error"), one_line(room.failure or "unknown reason", 300)
                 )
             )
         else:
             code = room.exit_code if room.exit_code is not None else "?"
             lines.append(Content.assemble((f"the agent exited with code {code}", "bold $error")))
         for line in room.stderr_tail[-3:]:
-            lines.append(Content.styled(printable(line, 200), "$text-muted"))
+            lines.append(Content.styled(one_line(line, 200), "$text-muted"))
         self.query_one("#banner-text", Static).update(Content("\n").join(lines))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

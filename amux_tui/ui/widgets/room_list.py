@@ -11,8 +11,10 @@ from textual.message import Message
 from textual.reactive import var
 from textual.widget import Widget
 
+from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.room import Room
-from amux_tui.ui.format import Flags, agent_name, join, printable, state_glyph
+from amux_tui.text import one_line
+from amux_tui.ui.format import Flags, agent_name, join, state_glyph
 
 
 def room_number(index: int) -> str:
@@ -52,7 +54,7 @@ class RoomItem(Widget):
             bool(flags.needs_you),
             flags.unread,
         )
-        self.stopped = room.status in ("exited", "failed")
+        self.stopped = room.stopped
         self.refresh()
 
     def render(self) -> Content:
@@ -63,10 +65,10 @@ class RoomItem(Widget):
         first = Content.assemble(
             (room_number(self.index) + " ", "bold $text-muted"),
             (glyph + " ", style),
-            (printable(room.title, width), "bold" if self.unread else ""),
+            (one_line(room.title, width), "bold" if self.unread else ""),
         )
         state = status
-        if status == "exited" and room.exit_code is not None:
+        if status == Lifecycle.EXITED and room.exit_code is not None:
             state = f"exited {room.exit_code}"
         parts: list[tuple[str, str]] = [(agent_name(room), "$secondary"), (state, style)]
         parts.extend(Flags.of(room, self.unread).parts(long=False))

@@ -64,7 +64,7 @@ class RoomPane(Widget):
         yield PromptInput(
             room.meta.draft,
             history=lambda: room.meta.history,
-            can_restart=lambda: room.status in ("exited", "failed"),
+            can_restart=lambda: room.stopped,
             classes="prompt",
             placeholder="Message the agent — enter sends, shift+enter for a newline, ctrl+b ? for help",
         )
@@ -112,7 +112,7 @@ class RoomPane(Widget):
         self.busy, self.compacting = room.busy, room.compacting
         self.needs_you, self.stopped = (
             bool(room.pending_permissions),
-            room.status in ("exited", "failed"),
+            room.stopped,
         )
         self.query_one(RoomHeader).update_state(unread=unread, tick=tick, index=index)
         self.query_one(FailureBanner).update_state()
