@@ -102,7 +102,7 @@ def _resolve(paths: Paths, ref: str) -> str:
 
 
 def cmd_ls(args: argparse.Namespace, paths: Paths) -> int:
-    from amux_tui.engine.registry import discover_room_ids
+    from amux_tui.engine.engine import discover_room_ids
     from amux_tui.engine.snapshot import ls_row, read_room
 
     rooms_dir = _rooms_dir(paths)
@@ -144,10 +144,10 @@ def _layout_order(rooms_dir: Path, ids: list[str]) -> list[str]:
 
 
 def cmd_show(args: argparse.Namespace, paths: Paths) -> int:
-    from amux_tui.engine.snapshot import read_room, snapshot
+    from amux_tui.engine.snapshot import read_room, stored_snapshot
 
     room_id = _resolve(paths, args.room)
-    snap = snapshot(*read_room(_rooms_dir(paths), room_id))
+    snap = stored_snapshot(*read_room(_rooms_dir(paths), room_id))
     if args.json:
         print(json.dumps(snap, indent=2))
         return 0
@@ -171,11 +171,10 @@ def cmd_export(args: argparse.Namespace, paths: Paths) -> int:
             else b""
         )
     else:
-        meta, hydrated = read_room(rooms_dir, room_id, with_transcript=True)
-        assert hydrated.transcript is not None
+        meta, hydrated = read_room(rooms_dir, room_id)
         text = export_markdown(
-            hydrated.transcript,
-            title=hydrated.state.title or meta.title,
+            hydrated.model.transcript,
+            title=hydrated.model.title or meta.title,
             room_id=room_id,
             agent=agent_label(meta),
             cwd=meta.cwd or None,
@@ -296,8 +295,8 @@ def _setup_app_log(paths: Paths) -> None:
 def _run_tui(paths: Paths, create: dict[str, Any] | None) -> int:
     import logging
 
+    from amux_tui.engine.engine import Engine
     from amux_tui.engine.lock import StoreLockedError
-    from amux_tui.engine.registry import Engine
 
     engine = Engine(paths)
     try:

@@ -26,9 +26,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from amux_tui.engine import frames as F  # noqa: E402
+from amux_tui.engine.engine import Engine  # noqa: E402
 from amux_tui.engine.hydrate import hydrate  # noqa: E402
 from amux_tui.engine.meta import Layout, RoomMeta  # noqa: E402
-from amux_tui.engine.registry import Engine  # noqa: E402
 from amux_tui.engine.store import write_json_atomic  # noqa: E402
 from amux_tui.paths import Paths  # noqa: E402
 

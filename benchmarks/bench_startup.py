@@ -28,7 +28,7 @@ from bench_hydration import build  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import ListItem, ListView, Log, Static  # noqa: E402
 
-from amux_tui.engine.registry import Engine  # noqa: E402
+from amux_tui.engine.engine import Engine  # noqa: E402
 from amux_tui.paths import Paths  # noqa: E402
 
 SIZE = (160, 48)

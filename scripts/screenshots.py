@@ -28,7 +28,7 @@ from textual.pilot import Pilot  # noqa: E402
 from amux_tui.engine import config as config_module  # noqa: E402
 from amux_tui.engine import store  # noqa: E402
 from amux_tui.engine.config import DEMO_AGENT  # noqa: E402
-from amux_tui.engine.registry import Engine  # noqa: E402
+from amux_tui.engine.engine import Engine  # noqa: E402
 from amux_tui.paths import Paths  # noqa: E402
 from amux_tui.ui.app import AmuxApp  # noqa: E402
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from amux_tui.engine.config import DEMO_AGENT, AgentSpec
-from amux_tui.engine.registry import Engine
-from amux_tui.engine.room import Room
+from amux_tui.engine.engine import Engine
+from amux_tui.engine.room import Room, RoomSubscriber
 from amux_tui.paths import Paths
 
 
-class Recorder:
+class Recorder(RoomSubscriber):
     """A subscriber that remembers every frame and status change."""
 
     def __init__(self) -> None:

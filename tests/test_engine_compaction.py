@@ -90,7 +90,7 @@ def test_hydration_fold_clears_on_turn_complete():
         _started(),
         F.turn_complete("r", "at-1", "end_turn"),
     ]
-    state = fold(_records(frames), "r")
+    state = fold(_records(frames), "r").state
     assert state.compaction.active is False and state.compaction.count == 0
 
 
@@ -110,7 +110,7 @@ def test_hydration_fold_without_the_rule_would_stay_active(monkeypatch):
     handlers[F.TURN_COMPLETE] = settled_without_bound
     handlers[F.TURN_INTERRUPTED] = settled_without_bound
     monkeypatch.setattr(state_mod, "_HANDLERS", handlers)
-    state = fold(_records(frames), "r")
+    state = fold(_records(frames), "r").state
     assert state.compaction.active is True
 
 
@@ -126,7 +126,7 @@ def test_hydration_fold_interrupted_also_clears_and_done_takes_max():
     for rec in _records(frames[:2]):
         state.apply(rec.frame, rec.seq, 1, rec.recorded_at)
     assert state.compaction.count == 3 and not state.compaction.active
-    state = fold(_records(frames), "r")
+    state = fold(_records(frames), "r").state
     assert state.compaction.count == 3 and state.compaction.active is False
 
 
@@ -186,7 +186,7 @@ async def test_hermes_detector_off_for_other_agents(tmp_path):
     from dataclasses import replace
 
     room, rec = await started_room(engine, replace(spec, compaction=None, args=spec.args))
-    assert room.hermes_compaction is False
+    assert room.agent.launch.stderr_detection is False
     room.prompt("/compact hermes")
     await idle(room)
     assert F.COMPACTION_STARTED not in rec.methods()

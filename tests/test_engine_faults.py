@@ -21,7 +21,7 @@ def faulty(fault: str) -> AgentSpec:
 async def test_agent_hanging_in_the_handshake_fails_clearly(tmp_path):
     engine = open_engine(tmp_path / "h")
     room = engine.create_room(faulty("hang_init"))
-    room.handshake_timeout = 0.5
+    room.agent.handshake_timeout = 0.5
     await room.start()
     assert room.status == "failed" and "did not answer" in room.failure
     await wait_for(lambda: room.proc.returncode is not None, what="agent stopped")
@@ -144,5 +144,5 @@ async def test_a_line_the_log_could_not_reload_verbatim_is_recorded_re_encoded(t
     room.log.flush()
     again = hydrate(room.log.path, room.id)
     assert again.load.bad_lines == 0
-    assert "half an emoji" in again.transcript.blocks[-1].text
+    assert "half an emoji" in again.model.blocks[-1].text
     await engine.shutdown()

@@ -96,7 +96,7 @@ async def test_ids_continue_after_restart_and_unsettled_turn_is_interrupted(tmp_
     # Simulate a crash: the log is flushed but no turn end is recorded, agent killed.
     room.log.flush()
     room.proc.kill()
-    room._stopping = True  # noqa: SLF001 — we are playing "amux died", not "agent died"
+    room.agent._stop_requested = True  # noqa: SLF001 — we are playing "amux died", not "agent died"
     room.state.active_turn_id = None  # keep the exit path from recording an interruption
     await wait_for(lambda: room.proc.returncode is not None)
     room.log.close()
@@ -215,7 +215,7 @@ async def test_rehydrated_transcript_equals_the_live_one(tmp_path):
     await idle(room)
     room.log.flush()
     again = hydrate(room.log.path, room.id)
-    assert _view(again.transcript) == _view(room.transcript)
-    assert again.state.snapshot() == room.state.snapshot()
-    assert again.transcript.usage == room.transcript.usage
+    assert _view(again.model.transcript) == _view(room.transcript)
+    assert again.model.state.snapshot() == room.state.snapshot()
+    assert again.model.usage == room.model.usage
     await engine.shutdown()

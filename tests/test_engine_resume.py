@@ -44,8 +44,8 @@ async def test_load_replays_without_duplicating(tmp_path):
     room_id, sid = await _conversation(home)
     engine, room, rec, before = await _reopen(home, room_id)
     updates_before = len(_updates(room))
-    assert room.resume_via == "load"
-    assert room.replayed_updates > 0
+    assert room.agent.resume_via == "load"
+    assert room.agent.replayed_updates > 0
     assert room.state.acp_session_id == sid and len(room.state.segments) == 1
     new = [r["frame"] for r in log_lines(room)[before:]]
     assert [f["method"] for f in new].count(F.SESSION_RESUMED) == 1
@@ -67,8 +67,8 @@ async def test_resume_that_replays_anyway_is_not_duplicated(tmp_path, monkeypatc
     monkeypatch.setenv("AMUX_DEMO_RESUME_REPLAYS", "1")
     room_id, sid = await _conversation(home)
     engine, room, rec, before = await _reopen(home, room_id)
-    assert room.resume_via == "resume"
-    assert room.replayed_updates > 0
+    assert room.agent.resume_via == "resume"
+    assert room.agent.replayed_updates > 0
     assert room.state.acp_session_id == sid
     prompts = [b for b in room.transcript.blocks if b.kind == "prompt"]
     assert len(prompts) == 1  # no duplicated history
@@ -81,7 +81,7 @@ async def test_neither_capability_starts_a_new_session_with_divider(tmp_path, mo
     monkeypatch.setenv("AMUX_DEMO_NO_RESUME", "1")
     room_id, sid = await _conversation(home)
     engine, room, rec, _ = await _reopen(home, room_id)
-    assert room.resume_via is None
+    assert room.agent.resume_via is None
     assert room.state.acp_session_id != sid
     ended = [f["params"] for f in rec.frames if f["method"] == F.SEGMENT_ENDED]
     assert ended and ended[0]["endReason"] == F.END_RESUME_UNAVAILABLE
@@ -100,7 +100,7 @@ async def test_failing_load_falls_back_to_a_new_session(tmp_path, monkeypatch):
     monkeypatch.setenv("AMUX_DEMO_FAIL_LOAD", "1")
     engine, room, rec, _ = await _reopen(home, room_id)
     assert room.state.acp_session_id != sid
-    assert any("session/load failed" in line for line in room.agent_log)
+    assert any("session/load failed" in line for line in room.agent.agent_log)
     assert [f["params"]["endReason"] for f in rec.frames if f["method"] == F.SEGMENT_ENDED] == [
         F.END_RESUME_UNAVAILABLE
     ]
@@ -114,7 +114,7 @@ async def test_resume_answering_another_session_is_a_new_session(tmp_path, monke
     room_id, sid = await _conversation(home)
     engine, room, rec, _ = await _reopen(home, room_id)
     assert room.state.acp_session_id != sid
-    assert room.resume_via is None
+    assert room.agent.resume_via is None
     ended = [f["params"] for f in rec.frames if f["method"] == F.SEGMENT_ENDED]
     assert ended and ended[0]["endReason"] == F.END_RESUME_UNAVAILABLE
     await engine.shutdown()

@@ -155,7 +155,7 @@ async def test_client_tools_blocked(tmp_path):
     text = "".join(b.text for b in room.transcript.blocks if b.kind == "message")
     assert "client_tool_blocked" in text and "-32000" in text
     assert F.AGENT_REQUEST_OPENED not in rec.methods()
-    assert any("blocked fs/read_text_file" in line for line in room.agent_log)
+    assert any("blocked fs/read_text_file" in line for line in room.agent.agent_log)
     await engine.shutdown()
 
 
@@ -177,8 +177,8 @@ async def test_garbage_line_does_not_break_the_room(tmp_path):
     room, rec = await started_room(engine)
     room.prompt("/garbage")
     await idle(room)
-    assert room.invalid_lines == 1
-    assert any("this is not json" in line for line in room.agent_log)
+    assert room.agent.invalid_lines == 1
+    assert any("this is not json" in line for line in room.agent.agent_log)
     assert rec.methods()[-1] == F.TURN_COMPLETE
     assert all("this is not json" not in getattr(b, "text", "") for b in room.transcript.blocks)
     await engine.shutdown()

@@ -6,7 +6,7 @@ from typing import Any
 
 from amux_tui.engine import frames as F
 from amux_tui.engine.export import export_markdown, format_time
-from amux_tui.engine.transcript import Transcript
+from amux_tui.engine.model import RoomModel
 
 ROOM = "room-1"
 KW: dict[str, Any] = {
@@ -84,15 +84,15 @@ def conversation() -> list[dict]:
     ]  # fmt: skip
 
 
-def build() -> Transcript:
-    t = Transcript()
+def build() -> RoomModel:
+    t = RoomModel("room")
     for seq, frame in enumerate(conversation(), 1):
-        t.apply(frame, seq, f"2026-05-27T17:42:{seq:02d}.123456789Z")
+        t.apply(frame, seq, recorded_at=f"2026-05-27T17:42:{seq:02d}.123456789Z")
     return t
 
 
 def test_export_structure() -> None:
-    md = export_markdown(build(), **KW)
+    md = export_markdown(build().transcript, **KW)
     lines = md.split("\n")
     assert lines[0] == "# Fix the bug"
     assert "**Room** `room-1` · **Agent** `demo` · **Directory** `/home/me/proj`" in lines
@@ -134,7 +134,7 @@ def test_export_structure() -> None:
 
 
 def test_export_order_follows_transcript() -> None:
-    md = export_markdown(build(), **KW)
+    md = export_markdown(build().transcript, **KW)
     order = ["## Turn 1", "Thought", "I'll read the file.", "Read app.py", "- [x] Read the file",
              "Edit app.py", "Permission requested", "Fixed.", "## Turn 2", "cancel requested",
              "Turn cancelled", "new session", "## Turn 3", "compacting context", "context compacted",
@@ -144,21 +144,19 @@ def test_export_order_follows_transcript() -> None:
 
 
 def test_export_is_deterministic() -> None:
-    first = export_markdown(build(), **KW)
-    assert export_markdown(build(), **KW) == first
-    hydrated = Transcript()
-    hydrated.apply_many(
-        (f, seq, f"2026-05-27T17:42:{seq:02d}.123456789Z")
-        for seq, f in enumerate(conversation(), 1)
-    )
-    assert export_markdown(hydrated, **KW) == first
+    first = export_markdown(build().transcript, **KW)
+    assert export_markdown(build().transcript, **KW) == first
+    hydrated = RoomModel("room")
+    for seq, f in enumerate(conversation(), 1):
+        hydrated.apply(f, seq, recorded_at=f"2026-05-27T17:42:{seq:02d}.123456789Z")
+    assert export_markdown(hydrated.transcript, **KW) == first
 
 
 def test_export_edge_cases() -> None:
-    t = Transcript()
+    t = RoomModel("room")
     t.apply(mux(F.NOTICE, text="Welcome"))
-    t.apply(msg("from the user", "u1", F.USER_MESSAGE_CHUNK), 2, None)
-    t.apply(turn("at-1", "run it"), 3, "not a timestamp")
+    t.apply(msg("from the user", "u1", F.USER_MESSAGE_CHUNK), 2, recorded_at=None)
+    t.apply(turn("at-1", "run it"), 3, recorded_at="not a timestamp")
     t.apply(upd(F.TOOL_CALL, toolCallId="t", title="a <b> & `c`", status="in_progress",
                 content=[{"type": "diff", "path": "new.txt", "oldText": None, "newText": "hello\n"},
                          {"type": "content", "content": {"type": "text", "text": "has ``` inside"}},
@@ -166,7 +164,7 @@ def test_export_edge_cases() -> None:
                 rawInput={"cmd": "ls"}))  # fmt: skip
     t.apply(F.turn_complete(ROOM, "at-1", None, {"code": -32603, "message": "Internal error"}))
     t.apply(F.turn_complete(ROOM, "at-1", "end_turn"))  # duplicate: ignored
-    md = export_markdown(t, title="", room_id=ROOM, agent=None, cwd=None)
+    md = export_markdown(t.transcript, title="", room_id=ROOM, agent=None, cwd=None)
     assert md.startswith(
         "# room-1\n\n**Room** `room-1`\n\n*Welcome*\n\n## Turn 1\n\n> from the user"
     )

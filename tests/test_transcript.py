@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from amux_tui.engine import frames as F
 from amux_tui.engine.export import export_markdown
+from amux_tui.engine.model import RoomModel
 from amux_tui.engine.transcript import (
     AgentText,
     Divider,
@@ -17,7 +18,6 @@ from amux_tui.engine.transcript import (
     Plan,
     Thought,
     ToolCall,
-    Transcript,
     TurnEnd,
     UserPrompt,
 )
@@ -118,14 +118,14 @@ def seg_ended(n: int, reason: str) -> dict:
     )
 
 
-def fold(frames: list[dict]) -> Transcript:
-    t = Transcript()
+def fold(frames: list[dict]) -> RoomModel:
+    t = RoomModel("room")
     for seq, frame in enumerate(frames, 1):
-        t.apply(frame, seq, f"2026-05-27T17:42:{seq % 60:02d}.000000000Z")
+        t.apply(frame, seq, recorded_at=f"2026-05-27T17:42:{seq % 60:02d}.000000000Z")
     return t
 
 
-def kinds(t: Transcript) -> list[str]:
+def kinds(t: RoomModel) -> list[str]:
     return [b.kind for b in t.blocks]
 
 
@@ -215,7 +215,7 @@ def test_conversation_blocks() -> None:
 
 
 def test_changed_blocks_and_versions() -> None:
-    t = Transcript()
+    t = RoomModel("room")
     assert t.apply(seg_started(1)) == []  # first segment: no divider
     [prompt] = t.apply(turn("at-1", "hi"))
     [a] = t.apply(msg("Hel", "m1"))
@@ -268,7 +268,7 @@ def test_non_text_content_placeholders() -> None:
 
 
 def test_streaming_ten_thousand_chunks() -> None:
-    t = Transcript()
+    t = RoomModel("room")
     t.apply(turn("at-1", "flood"))
     chunks = [f"{i} " for i in range(10_000)]
     for i, chunk in enumerate(chunks):
@@ -289,7 +289,7 @@ def test_literal_markup_and_ansi() -> None:
 
 
 def test_garbage_is_ignored() -> None:
-    t = Transcript()
+    t = RoomModel("room")
     t.apply(turn("at-1", "q"))
     garbage: list[Any] = [
         None, [], "x", 3, {}, {"method": None}, {"method": ["x"]}, {"method": {"a": 1}},
@@ -327,7 +327,7 @@ def test_garbage_is_ignored() -> None:
 
 
 def test_tool_call_update_before_tool_call() -> None:
-    t = Transcript()
+    t = RoomModel("room")
     t.apply(turn("at-1", "q"))
     [early] = t.apply(tool_upd("tc9", status="in_progress"))
     assert isinstance(early, ToolCall) and early.title == "tc9" and early.status == "in_progress"
@@ -352,7 +352,7 @@ def test_tool_call_update_before_tool_call() -> None:
 
 
 def test_plan_replacement() -> None:
-    t = Transcript()
+    t = RoomModel("room")
     t.apply(turn("at-1", "q"))
     [p] = t.apply(plan(("a", "pending"), ("b", "pending")))
     t.apply(msg("working"))
@@ -370,7 +370,7 @@ def test_plan_replacement() -> None:
 
 
 def test_permission_lifecycle() -> None:
-    t = Transcript()
+    t = RoomModel("room")
     t.apply(turn("at-1", "q"))
     t.apply(tool("tc-p", "rm -rf build", kind="delete"))
     opened = [t.apply(perm_open(rid, f"ask {rid}", "at-1"))[-1] for rid in (1, "two", 3, 4)]
@@ -400,7 +400,7 @@ def test_permission_lifecycle() -> None:
 
 
 def test_cancel_marks_tool_calls_cancelled() -> None:
-    t = Transcript()
+    t = RoomModel("room")
     t.apply(turn("at-1", "q"))
     [a] = t.apply(tool("a", "A", "completed"))
     [b] = t.apply(tool("b", "B", "in_progress"))
@@ -437,7 +437,7 @@ def test_hard_steer() -> None:
 
 
 def test_interrupted_turn() -> None:
-    t = Transcript()
+    t = RoomModel("room")
     t.apply(turn("at-1", "q"))
     [a] = t.apply(msg("partial"))
     [tc] = t.apply(tool("t", "long job", "in_progress"))[-1:]
@@ -454,7 +454,7 @@ def test_interrupted_turn() -> None:
 
 
 def test_turn_endings() -> None:
-    t = Transcript()
+    t = RoomModel("room")
     results = {}
     for i, stop in enumerate(["end_turn", "refusal", "max_tokens", "max_turn_requests", "weird"]):
         t.apply(turn(f"at-{i}", "q"))
@@ -530,7 +530,7 @@ def test_user_message_chunks() -> None:
 
 
 def test_titles_and_rename() -> None:
-    t = Transcript()
+    t = RoomModel("room")
     t.apply(upd(F.SESSION_INFO_UPDATE, title="Agent title"))
     assert t.title == "Agent title"
     [n] = t.apply(mux(F.ROOM_RENAMED, title="Mine"))
@@ -543,16 +543,15 @@ def test_titles_and_rename() -> None:
 
 def test_live_and_rehydrated_identical() -> None:
     frames = conversation()
-    live = Transcript()
+    live = RoomModel("room")
     for seq, frame in enumerate(frames, 1):
-        live.apply(frame, seq, "2026-05-27T17:42:00.000000000Z")
+        live.apply(frame, seq, recorded_at="2026-05-27T17:42:00.000000000Z")
         _ = [getattr(b, "text", None) for b in live.blocks]  # the UI reading mid-stream
-    hydrated = Transcript()
-    hydrated.apply_many(
-        (f, seq, "2026-05-27T17:42:00.000000000Z") for seq, f in enumerate(frames, 1)
-    )
+    hydrated = RoomModel("room")
+    for seq, f in enumerate(frames, 1):
+        hydrated.apply(f, seq, recorded_at="2026-05-27T17:42:00.000000000Z")
 
-    def snapshot(t: Transcript) -> list[tuple]:
+    def snapshot(t: RoomModel) -> list[tuple]:
         return [(type(b).__name__, b.seq, b.turn_id, getattr(b, "text", None),
                  getattr(b, "status", None), getattr(b, "outcome", None),
                  getattr(b, "streaming", None)) for b in t.blocks]  # fmt: skip
@@ -563,7 +562,7 @@ def test_live_and_rehydrated_identical() -> None:
 
 
 def test_turn_complete_settles_unfinished_tools() -> None:
-    t = Transcript()
+    t = RoomModel("room")
     t.apply(turn("at-1", "q"))
     [tc] = t.apply(tool("t1", "job", "in_progress"))
     [m] = t.apply(msg("stopping"))[-1:]
@@ -739,11 +738,13 @@ _frame = st.one_of(
     )
 )
 def test_arbitrary_frames_never_raise(records: list) -> None:
-    t = Transcript()
+    t = RoomModel("room")
     for frame, seq, at in records:
-        changed = t.apply(frame, seq, at)
+        changed = t.apply(frame, seq, recorded_at=at)
         assert [b.index for b in changed] == sorted({b.index for b in changed})
         assert all(t.blocks[b.index] is b for b in changed)
     assert [b.index for b in t.blocks] == list(range(len(t.blocks)))
     # whatever was folded, the export renders it
-    assert export_markdown(t, title="x", room_id="r", agent=None, cwd=None).startswith("# x")
+    assert export_markdown(t.transcript, title="x", room_id="r", agent=None, cwd=None).startswith(
+        "# x"
+    )

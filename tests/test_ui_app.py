@@ -105,7 +105,8 @@ async def test_config_problems_are_shown_at_startup(tmp_path, monkeypatch):
 
 async def test_hostile_titles_are_shown_literally_and_break_nothing():
     engine = open_engine()
-    a, b = add_demo_rooms(engine, "plain", "other")
+    (a,) = add_demo_rooms(engine, "plain")
+    b = engine.create_room(DEMO_AGENT, cwd="/tmp")  # not named by the user: meta has the title
     # As if read from a metadata file written by something else: markup, escapes, newline.
     b.meta.title = "[bold red]evil[/] \x1b[31mred\x07 [@click=app.quit]x[/]\nline2"
     async with running(engine) as (app, pilot):

@@ -254,7 +254,7 @@ async def test_inspector_shows_snapshot_and_agent_log():
     (room,) = add_demo_rooms(engine, "inspect-me")
     async with running(engine) as (app, pilot):
         await wait_ready(pilot, room)
-        room.agent_log.append("[red]not markup[/]")
+        room.agent.agent_log.append("[red]not markup[/]")
         await pilot.press("ctrl+b", "i")
         assert isinstance(app.screen, InspectorScreen)
         text = screen_text(app)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from test_ui_support import (
     add_demo_rooms,
@@ -160,7 +162,7 @@ async def test_crash_shows_exit_code_and_r_restarts():
 async def test_prefix_r_restarts_and_failed_room_shows_reason(monkeypatch):
     engine = open_engine()
     (room,) = add_demo_rooms(engine, "fails")
-    room.argv = ["/nonexistent/agent-binary"]
+    room.agent.launch = replace(room.agent.launch, argv=["/nonexistent/agent-binary"])
     async with running(engine) as (app, pilot):
         await wait_for(pilot, lambda: room.status == "failed", what="failed")
         await pilot.pause(0.1)
@@ -168,7 +170,7 @@ async def test_prefix_r_restarts_and_failed_room_shows_reason(monkeypatch):
         assert "failed:" in screen_text(app)
         from amux_tui.engine.config import DEMO_AGENT
 
-        room.argv = DEMO_AGENT.argv
+        room.agent.launch = replace(room.agent.launch, argv=DEMO_AGENT.argv)
         await pilot.press("ctrl+b", "r")
         await wait_ready(pilot, room)
 
@@ -276,7 +278,7 @@ async def test_permission_prompt_does_not_steal_keys_from_someone_typing():
         await wait_for(pilot, lambda: room.pending_permissions, what="asked")
         await pilot.pause(0.1)
         await pilot.press("d")  # still typing: must not answer the permission
-        assert prompt.text == "abcd" and room.state.pending_requests != {}
+        assert prompt.text == "abcd" and room.pending_permissions != []
         assert prompt.has_focus
         await wait_for(
             pilot,

@@ -19,7 +19,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 
 from amux_tui.engine.config import DEMO_AGENT
-from amux_tui.engine.registry import Engine
+from amux_tui.engine.engine import Engine
 from amux_tui.engine.room import Room
 from amux_tui.paths import Paths
 from amux_tui.ui.app import AmuxApp

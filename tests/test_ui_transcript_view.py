@@ -17,7 +17,7 @@ from textual import events
 from textual.app import App, ComposeResult
 
 from amux_tui.engine import frames as F
-from amux_tui.engine.transcript import Transcript
+from amux_tui.engine.model import RoomModel
 from amux_tui.engine.transcript_blocks import Block
 from amux_tui.ui.render_blocks import render_block
 from amux_tui.ui.render_text import TextSplitter
@@ -125,13 +125,13 @@ def representative() -> list[dict]:
 class ViewApp(App[None]):
     """One TranscriptView filling the screen."""
 
-    def __init__(self, transcript: Transcript | None = None) -> None:
+    def __init__(self, model: RoomModel | None = None) -> None:
         super().__init__()
-        self.transcript = transcript if transcript is not None else Transcript()
+        self.model = model if model is not None else RoomModel("room")
         self.follow_changes: list[bool] = []
 
     def compose(self) -> ComposeResult:
-        yield TranscriptView(self.transcript)
+        yield TranscriptView(self.model.transcript)
 
     def on_transcript_view_follow_changed(self, event: TranscriptView.FollowChanged) -> None:
         self.follow_changes.append(event.follow)
@@ -144,7 +144,7 @@ class ViewApp(App[None]):
         """Fold frames and tell the view, like the shell's coalesced flush."""
         changed: dict[int, Block] = {}
         for frame in frames:
-            for block in self.transcript.apply(frame, None, AT):
+            for block in self.model.apply(frame, 0, recorded_at=AT):
                 changed[block.index] = block
         self.view.blocks_changed(sorted(changed.values(), key=lambda b: b.index))
         return list(changed.values())
@@ -317,8 +317,8 @@ async def test_unknown_update_kinds_and_block_types_render_nothing() -> None:
         app.feed(turn("at-1", "hello"), upd("brand_new_update", foo=[1, {"x": None}]),
                  upd("agent_message_chunk", content=["not", "a", "dict"]), msg("still here"))  # fmt: skip
         stranger = Mystery(None, None)
-        stranger.index = len(app.transcript.blocks)
-        app.transcript.blocks.append(stranger)
+        stranger.index = len(app.model.blocks)
+        app.model.blocks.append(stranger)
         app.view.blocks_changed([stranger])
         app.feed(msg("after", "m2"))
         await pilot.pause()
@@ -335,11 +335,11 @@ async def test_streaming_follows_the_end() -> None:
     async with app.run_test(size=SIZE) as pilot:
         app.feed(turn("at-1", "count"))
         for n in range(500):
-            app.transcript.apply(msg(f"chunk{n} " + ("\n" if n % 9 == 8 else "")), None, AT)
+            app.model.apply(msg(f"chunk{n} " + ("\n" if n % 9 == 8 else "")), 0, recorded_at=AT)
             if n % 20 == 19:
-                app.view.blocks_changed([app.transcript.blocks[-1]])
+                app.view.blocks_changed([app.model.blocks[-1]])
                 await pilot.pause()
-        app.view.blocks_changed([app.transcript.blocks[-1]])
+        app.view.blocks_changed([app.model.blocks[-1]])
         await pilot.pause()
         view = app.view
         assert view.follow
@@ -392,13 +392,13 @@ async def test_mouse_wheel_up_stops_following() -> None:
 
 
 async def test_set_transcript_switches_and_keeps_each_position() -> None:
-    first, second = Transcript(), Transcript()
+    first, second = RoomModel("room"), RoomModel("room")
     for n, frame in enumerate(
         [turn("at-1", "first room"), *[msg(f"alpha {n}\n\n") for n in range(100)]]
     ):
-        first.apply(frame, n, AT)
+        first.apply(frame, n, recorded_at=AT)
     for n, frame in enumerate([turn("at-1", "second room"), msg("beta reply")]):
-        second.apply(frame, n, AT)
+        second.apply(frame, n, recorded_at=AT)
     app = ViewApp(first)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -407,12 +407,12 @@ async def test_set_transcript_switches_and_keeps_each_position() -> None:
         view.scroll_to(y=0, animate=False)
         await pilot.pause()
         assert not view.follow and "first room" in seen(view)
-        view.set_transcript(second)
+        view.set_transcript(second.transcript)
         await pilot.pause()
         assert view.follow
         assert "second room" in seen(view) and "beta reply" in seen(view)
         assert "alpha" not in seen(view)
-        view.set_transcript(first)
+        view.set_transcript(first.transcript)
         await pilot.pause()
         assert not view.follow and view.scroll_offset.y == 0 and "first room" in seen(view)
 
@@ -423,10 +423,10 @@ async def test_showing_the_same_transcript_again_catches_up() -> None:
         app.feed(turn("at-1", "hello"))
         await pilot.pause()
         # Changes folded while the pane was hidden: the view was not told about them.
-        app.transcript.apply(msg("folded while hidden"), None, AT)
-        app.transcript.apply(tool("t1", "Quiet tool", "completed"), None, AT)
+        app.model.apply(msg("folded while hidden"), 0, recorded_at=AT)
+        app.model.apply(tool("t1", "Quiet tool", "completed"), 0, recorded_at=AT)
         assert "folded while hidden" not in seen(app.view)
-        app.view.set_transcript(app.transcript)
+        app.view.set_transcript(app.model.transcript)
         await pilot.pause()
         assert "folded while hidden" in seen(app.view) and "✓ Quiet tool" in seen(app.view)
 
@@ -526,18 +526,18 @@ async def test_resize_rewraps() -> None:
 
 
 async def test_long_transcript_renders_only_what_is_visible() -> None:
-    t = Transcript()
+    t = RoomModel("room")
     seq = 0
     for n in range(2000):
         for frame in (turn(f"at-{n}", f"prompt {n}"), msg(f"reply {n} " * 20, f"m{n}"),
                       tool(f"t{n}", f"tool {n}", "completed"), done(f"at-{n}")):  # fmt: skip
             seq += 1
-            t.apply(frame, seq, AT)
-    app = ViewApp(Transcript())
+            t.apply(frame, seq, recorded_at=AT)
+    app = ViewApp(RoomModel("room"))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         view = app.view
-        view.set_transcript(t)
+        view.set_transcript(t.transcript)
         await pilot.pause()
         assert "tool 1999" in seen(view)
         layout = view._layout
@@ -564,8 +564,9 @@ async def test_live_and_rehydrated_look_the_same() -> None:
             live.feed(*frames[i : i + 37])
             await pilot.pause()
         live_lines = screen(live.view)
-    rehydrated = Transcript()
-    rehydrated.apply_many((f, None, AT) for f in frames)
+    rehydrated = RoomModel("room")
+    for f in frames:
+        rehydrated.apply(f, 0, recorded_at=AT)
     again = ViewApp(rehydrated)
     async with again.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -610,8 +611,8 @@ def test_pieces_do_not_depend_on_chunking(parts: list[str], cuts: list[int]) -> 
 
 
 def test_render_block_is_pure_and_literal() -> None:
-    t = Transcript()
-    t.apply(turn("at-1", "[bold]hi[/bold]"), 1, AT)
+    t = RoomModel("room")
+    t.apply(turn("at-1", "[bold]hi[/bold]"), 1, recorded_at=AT)
     console = Console(width=60, color_system=None)
     lines = render_block(t.blocks[0], console, 60)
     assert ["".join(s.text for s in line).rstrip() for line in lines] == [

@@ -49,7 +49,7 @@ def export_markdown(
     transcript: Transcript, *, title: str, room_id: str, agent: str | None, cwd: str | None
 ) -> str:
     """The transcript as a Markdown document a person can read."""
-    heading = one_line(title or transcript.title or room_id) or room_id
+    heading = one_line(title or room_id) or room_id
     meta = [f"**Room** {_code(room_id)}"]
     if agent:
         meta.append(f"**Agent** {_code(agent)}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 JSONRPC = "2.0"
+AMUX_NAMESPACE = "amux/"  # methods amux emits; agents may not use it (SPEC §4.1)
 
 # --- amux/* methods -------------------------------------------------------------------
 PEER_JOINED = "amux/peer_joined"
@@ -94,6 +95,11 @@ ERR_SERVER = -32000  # also "authentication required" and client_tool_blocked
 QUEUE_CAP = 6
 
 
+def is_amux_method(method: Any) -> bool:
+    """True for a method in amux's own namespace."""
+    return isinstance(method, str) and method.startswith(AMUX_NAMESPACE)
+
+
 def notification(method: str, params: dict[str, Any]) -> dict[str, Any]:
     """A JSON-RPC notification envelope."""
     return {"jsonrpc": JSONRPC, "method": method, "params": params}
@@ -115,6 +121,14 @@ def turn_complete(
     frame = amux_frame(TURN_COMPLETE, room_id, amuxTurnId=turn_id, error=error)
     frame["params"]["stopReason"] = stop_reason
     return frame
+
+
+def request_key(request_id: Any) -> Any:
+    """A hashable key for an agent request id; ``1`` and ``"1"`` stay distinct (agents use
+    numbers, strings and UUIDs, and the two id spaces must not collide)."""
+    if isinstance(request_id, (dict, list)):
+        return repr(request_id)
+    return (type(request_id).__name__, request_id)
 
 
 def format_id(prefix: str, n: int) -> str:

@@ -1,8 +1,9 @@
 """Rebuild a room from its replay log (SPEC §5.3) through the live fold.
 
-``fold`` feeds recorded frames to ``RoomState.apply`` (and optionally the transcript),
-the very code the live gate runs. ``closing_frames`` lists what a restarted amux must
-record for a turn that never settled; ``amux show`` applies them in memory only.
+Every record goes through :meth:`RoomModel.apply`, the very code the live gate runs.
+Streamed agent text (most of a log) is decoded into a :class:`TextChunk` without building
+dicts; everything else is decoded in full. ``closing_frames`` lists what a restarted amux
+must record for a turn that never settled; ``amux show`` applies them in memory only.
 """
 
 from __future__ import annotations
@@ -15,55 +16,26 @@ from typing import Any
 import msgspec
 
 from amux_tui.engine import frames as F
-from amux_tui.engine.state import RoomState
+from amux_tui.engine.model import RoomModel, TextChunk
 from amux_tui.engine.store import LoadResult, Record, load_log
-from amux_tui.engine.transcript import Transcript
-
-_decode = msgspec.json.Decoder().decode
 
 
 @dataclass
 class Hydrated:
-    """A room's state as its log describes it."""
+    """A room's model as its log describes it."""
 
-    state: RoomState
-    transcript: Transcript | None
+    model: RoomModel
     load: LoadResult
     closing: list[dict[str, Any]]  # frames still to record: the unsettled turn's ending
 
 
-def frame_of(record: Record) -> Any:
-    """The record's frame as a dict (records may keep it as undecoded JSON)."""
-    frame = record.frame
-    if isinstance(frame, msgspec.Raw):
-        try:
-            return _decode(frame)
-        except msgspec.DecodeError:
-            return None
-    return frame
-
-
-def fold(
-    records: Iterable[Record], room_id: str, *, transcript: Transcript | None = None
-) -> RoomState:
-    """Fold records, in file order, into a fresh ``RoomState`` (and ``transcript``)."""
-    state = RoomState(room_id)
-    apply_state = state.apply
-    apply_view = transcript.apply if transcript is not None else None
-    for rec in records:
-        frame = frame_of(rec)
-        apply_state(frame, rec.seq, rec.segment_id, rec.recorded_at)
-        if apply_view is not None and isinstance(frame, dict):
-            apply_view(frame, rec.seq, rec.recorded_at)
-    return state
-
-
-def closing_frames(state: RoomState) -> list[dict[str, Any]]:
+def closing_frames(model: RoomModel) -> list[dict[str, Any]]:
     """A turn without ``turn_complete``/``turn_interrupted`` was cut off by amux exiting.
 
     Its pending agent requests are resolved as ``mux:turn-ended`` and the turn is
     recorded as ``turn_interrupted {reason:"app_exit"}``, so the UI never shows it running.
     """
+    state = model.state
     if state.active_turn_id is None:
         return []
     out = [
@@ -73,7 +45,7 @@ def closing_frames(state: RoomState) -> list[dict[str, Any]]:
             requestId=req.request_id,
             resolvedBy=F.RESOLVED_TURN_ENDED,
         )
-        for req in state.pending_requests.values()
+        for req in model.pending_permissions()
     ]
     out.append(
         F.amux_frame(
@@ -115,44 +87,52 @@ _EnvelopeOrValue = _Envelope | _JSON
 _full_frame = msgspec.json.Decoder(Record[Any]).decode
 
 
-class _Folder:
-    """Folds records straight from the loader: streamed text takes a dict-free fast path."""
-
-    def __init__(self, room_id: str, transcript: Transcript | None) -> None:
-        self.state = RoomState(room_id)
-        self.transcript = transcript
-
-    def __call__(self, rec: Record, line: bytes) -> None:
-        env = rec.frame
-        if (
-            type(env) is _Envelope
-            and env.method == F.SESSION_UPDATE
-            and type(env.params) is _Params
-            and type(env.params.update) is _Update
-            and env.params.update.sessionUpdate == F.AGENT_MESSAGE_CHUNK
-        ):
-            update = env.params.update
-            content = update.content
-            if type(content) is _Content and content.type == "text" and type(content.text) is str:
-                # RoomState has nothing to do for a chunk but count it.
-                self.state.count(rec.seq, rec.segment_id, rec.recorded_at)
-                if self.transcript is None or self.transcript.append_text(
-                    update.messageId, content.text
-                ):
-                    return
-                self.transcript.apply(_full_frame(line).frame, rec.seq, rec.recorded_at)
-                return
-        frame = _full_frame(line).frame
-        self.state.apply(frame, rec.seq, rec.segment_id, rec.recorded_at)
-        if self.transcript is not None and isinstance(frame, dict):
-            self.transcript.apply(frame, rec.seq, rec.recorded_at)
+def _text_chunk(env: Any) -> TextChunk | None:
+    """The record's frame as a :class:`TextChunk`, when it is plain streamed text."""
+    if type(env) is not _Envelope or env.method != F.SESSION_UPDATE:
+        return None
+    params = env.params
+    if type(params) is not _Params or type(params.update) is not _Update:
+        return None
+    update = params.update
+    content = update.content
+    if (
+        update.sessionUpdate != F.AGENT_MESSAGE_CHUNK
+        or type(content) is not _Content
+        or content.type != "text"
+        or type(content.text) is not str
+    ):
+        return None
+    mid = update.messageId
+    valid_mid = mid if isinstance(mid, (str, int)) and not isinstance(mid, bool) else None
+    return TextChunk(valid_mid, content.text)
 
 
-def hydrate(path: Path, room_id: str, *, with_transcript: bool = True) -> Hydrated:
+def fold(records: Iterable[Record[Any]], room_id: str) -> RoomModel:
+    """Fold records already in memory (frames as objects or raw JSON) into a fresh model."""
+    model = RoomModel(room_id)
+    for rec in records:
+        frame = rec.frame
+        if isinstance(frame, msgspec.Raw | bytes):
+            try:
+                frame = msgspec.json.decode(frame)
+            except msgspec.DecodeError:
+                frame = None
+        model.apply(frame, rec.seq, rec.segment_id, rec.recorded_at)
+    return model
+
+
+def hydrate(path: Path, room_id: str) -> Hydrated:
     """Load ``path`` and fold it. Queue items pending at the end come back held (§4.3)."""
-    folder = _Folder(room_id, Transcript() if with_transcript else None)
-    load = load_log(path, frame_type=_EnvelopeOrValue, sink=folder)
-    state = folder.state
-    for item in state.queue:
+    model = RoomModel(room_id)
+    apply = model.apply
+
+    def fold(rec: Record[Any], line: bytes) -> None:
+        chunk = _text_chunk(rec.frame)
+        frame = chunk if chunk is not None else _full_frame(line).frame
+        apply(frame, rec.seq, rec.segment_id, rec.recorded_at)
+
+    load = load_log(path, frame_type=_EnvelopeOrValue, sink=fold)
+    for item in model.state.queue:
         item.held = True
-    return Hydrated(state, folder.transcript, load, closing_frames(state))
+    return Hydrated(model, load, closing_frames(model))

@@ -26,7 +26,7 @@ class RoomMeta:
     draft: str = ""
     history: list[str] = field(default_factory=list)
     queue_held: bool = False
-    state: str = Lifecycle.NOT_STARTED.value
+    status: str = Lifecycle.NOT_STARTED.value  # the room's status when last saved
     exit_code: int | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -38,6 +38,8 @@ class RoomMeta:
         meta = cls(room_id=room_id, title=room_id)
         if not isinstance(data, dict):
             return meta
+        if "status" not in data and "state" in data:  # the key's name before 0.2
+            data = {**data, "status": data["state"]}
         defaults = {f.name: getattr(meta, f.name) for f in fields(cls)}
         for name, default in defaults.items():
             if name == "room_id" or name not in data:

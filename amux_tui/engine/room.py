@@ -1,10 +1,11 @@
-"""A room: one agent process, its conversation and its log (SPEC §4).
+"""A room: one agent, its conversation and its log (SPEC §4).
 
 Every frame the room broadcasts goes through ``Room._gate``: (1) record it in the replay
-log, (2) fold it into ``RoomState`` and the ``Transcript``, (3) fan it out to subscribers.
-The agent's stdout is processed synchronously in line order (the wire layer calls
-``_on_frame`` / ``on_response`` callbacks from its reader), so recorded order is the
-order the agent spoke in.
+log, (2) fold it into the :class:`~amux_tui.engine.model.RoomModel`, (3) fan it out to
+subscribers, and (4) tell them when the room's status changed. The agent side lives in
+:class:`~amux_tui.engine.connection.AgentConnection`, which reports what the agent says
+through the :class:`~amux_tui.engine.connection.AgentLink` methods below, synchronously
+and in stdout order, so recorded order is the order the agent spoke in.
 """
 
 from __future__ import annotations
@@ -13,161 +14,188 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from amux_tui.acp.framing import Frame
 from amux_tui.acp.process import AgentProcess
 from amux_tui.engine import frames as F
+from amux_tui.engine.compaction import CompactionSignal, parse_hermes_line, signal_from_update
+from amux_tui.engine.connection import AgentConnection, AgentLaunch, StartFailed
+from amux_tui.engine.hydrate import hydrate
 from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.meta import RoomMeta
-from amux_tui.engine.room_session import (  # noqa: F401 - the lifecycle names are part of this API
-    BUSY,
-    EXITED,
-    FAILED,
-    FORCE_STOP_AFTER,
-    HANDSHAKE_TIMEOUT,
-    NOT_STARTED,
-    READY,
-    STARTING,
-    AgentSession,
-    HandshakeFailed,
-)
-from amux_tui.engine.state import QueueItem, RoomState, request_key
-from amux_tui.engine.store import ReplayLog, write_json_atomic
+from amux_tui.engine.model import RoomModel
+from amux_tui.engine.state import QueueItem, RoomState
+from amux_tui.engine.store import LoadResult, ReplayLog, write_json_atomic
 from amux_tui.engine.timeutil import now_rfc3339
-from amux_tui.engine.transcript import Block, Transcript
+from amux_tui.engine.transcript import Transcript
+from amux_tui.engine.transcript_blocks import Block, Permission
 from amux_tui.text import plain
 
-log = logging.getLogger("amux.room")
+logger = logging.getLogger("amux.room")
+
+FORCE_STOP_AFTER = 10.0  # seconds after cancel before force stop is offered (SPEC §4.2)
+META_SAVE_DELAY = 0.3  # metadata changes are batched into one atomic write
 
 
-class RoomSubscriber(Protocol):
-    """Something attached to a room: the Textual UI, later a socket client."""
+class RoomSubscriber:
+    """Something attached to a room (the Textual UI, a control-socket client).
 
-    def room_frame(
-        self, room: Room, frame: dict[str, Any], seq: int, blocks: list[Block]
-    ) -> None: ...
+    Subclasses override what they need; every call happens on the room's event loop.
+    """
 
-    def room_status(self, room: Room) -> None: ...
+    def room_frame(self, room: Room, frame: dict[str, Any], seq: int, blocks: list[Block]) -> None:
+        """A frame was recorded; ``blocks`` are the transcript blocks it added or changed."""
+
+    def room_status(self, room: Room) -> None:
+        """Something the room's status shows changed (lifecycle, flags, title, queue…)."""
+
+    def room_attention(self, room: Room, reason: str) -> None:
+        """Something happened that a person not watching the room may want to know."""
 
 
 class RoomError(Exception):
     """A room action that cannot be done now; the message is shown to the user."""
 
 
-class Room(AgentSession):
-    """One agent session: lifecycle, turns, queue, steer, permissions, segments, compaction."""
+class Room:
+    """One agent session: lifecycle, turns, queue, steer, permissions, segments, compaction.
+
+    Args:
+        meta: the room's metadata (read from ``<roomId>.json`` or made for a new room).
+        launch: how to run its agent; None when the room's agent is unknown.
+        log_path: its replay log; read by :meth:`load`, appended to afterwards.
+        meta_path: where :meth:`save_meta` writes the metadata (None: never saved).
+    """
 
     def __init__(
         self,
         meta: RoomMeta,
-        log_: ReplayLog | None,
-        state: RoomState,
-        transcript: Transcript,
-        *,
-        argv: list[str] | None,
-        env: dict[str, str] | None = None,
-        hermes_compaction: bool = False,
+        launch: AgentLaunch | None,
+        log_path: Path,
         meta_path: Path | None = None,
     ) -> None:
         self.meta = meta
         self.id = meta.room_id
-        self.log: ReplayLog = log_  # type: ignore[assignment]  # None until install()
-        self.log_path: Path | None = log_.path if log_ is not None else None
-        self.load_result: Any = None
-        self.state = state
-        self.transcript = transcript
-        self.argv = argv
-        self.env = env
-        self.hermes_compaction = hermes_compaction
+        self.log_path = log_path
         self.meta_path = meta_path
-        self.lifecycle: Lifecycle = NOT_STARTED
+        self.model = RoomModel(meta.room_id)
+        self.agent = AgentConnection(launch, self)
+        self.load_result: LoadResult | None = None
         self.failure: str | None = None
         self.exit_code: int | None = meta.exit_code
-        self.proc: AgentProcess | None = None
-        self.agent_info: dict[str, Any] = {}
-        self.agent_capabilities: dict[str, Any] = {}
-        self.auth_methods: list[Any] = []
-        self.agent_log: deque[str] = deque(maxlen=2000)  # invalid stdout lines, blocked requests
-        self.invalid_lines = 0
-        self.replayed_updates = 0
         self.write_error: str | None = None
         self.cancel_requested_at: float | None = None
-        self.resume_via: str | None = None
-        self.handshake_timeout = HANDSHAKE_TIMEOUT
         self.force_stop_after = FORCE_STOP_AFTER
+        self._log: ReplayLog | None = None
+        self._lifecycle = Lifecycle.NOT_STARTED
         self._subscribers: list[RoomSubscriber] = []
-        self._replay_window = False
-        self._stopping = False
         self._closing = False
+        self._load_task: asyncio.Task[None] | None = None
         self._start_task: asyncio.Task[None] | None = None
         self._meta_timer: asyncio.TimerHandle | None = None
         self._bg: set[asyncio.Task[Any]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = _running_loop()
-        if log_ is not None:
-            log_.on_error = self._on_write_error
-            log_.on_recover = self._on_write_recovered
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
 
-    def install(
-        self, state: RoomState, transcript: Transcript, log_: ReplayLog, load: Any = None
-    ) -> None:
-        """Give the room its hydrated state and its open log (rooms load lazily)."""
-        self.state, self.transcript, self.log, self.load_result = state, transcript, log_, load
-        self._loop = _running_loop()
-        log_.on_error = self._on_write_error
-        log_.on_recover = self._on_write_recovered
-        if state.acp_session_id:
-            self.meta.acp_session_id = state.acp_session_id
+    # ---- loading -------------------------------------------------------------------------------
+    async def load(self) -> None:
+        """Hydrate the room from its log (in a worker thread) and open the log for appends.
+
+        Idempotent; concurrent callers share one load. A turn the log shows unsettled
+        (amux died mid-turn) is recorded as interrupted.
+        """
+        if self._log is not None:
+            return
+        if self._load_task is None:
+            self._load_task = asyncio.get_running_loop().create_task(self._load())
+        await asyncio.shield(self._load_task)
+
+    async def _load(self) -> None:
+        hydrated = await asyncio.to_thread(hydrate, self.log_path, self.id)
+        self.open_log(hydrated.model, ReplayLog.open(self.log_path, hydrated.load), hydrated.load)
+        for frame in hydrated.closing:
+            self._gate(frame)
+        if hydrated.closing:
+            self.log.flush()
+
+    def open_log(self, model: RoomModel, log: ReplayLog, load: LoadResult) -> None:
+        """Take over ``model`` (folded from ``log``'s file) and append to ``log`` from now on."""
+        self.model, self._log, self.load_result = model, log, load
+        self._loop = _running_loop()  # None: made before the app's loop runs (tests, scripts)
+        log.on_error = self._on_write_error
+        log.on_recover = self._on_write_recovered
+        self._idle_check()
         self._changed()
 
     @property
     def loaded(self) -> bool:
-        return self.log is not None
+        return self._log is not None
+
+    @property
+    def log(self) -> ReplayLog:
+        """The room's replay log (only once :meth:`load` has run)."""
+        if self._log is None:
+            raise RoomError("the room is still loading; try again in a moment")
+        return self._log
 
     def record(self, frame: dict[str, Any]) -> None:
-        """Record an amux frame through the gate (used for hydration repairs, notes)."""
+        """Record an amux frame through the gate (a notice, a repair)."""
         self._gate(frame)
 
-    # ---- public view ---------------------------------------------------------------------------
+    # ---- what the room shows ----------------------------------------------------------------
+    @property
+    def state(self) -> RoomState:
+        """The facts folded from the room's frames."""
+        return self.model.state
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.model.transcript
+
     @property
     def title(self) -> str:
-        return self.state.title or self.meta.title
+        return self.model.title or self.meta.title
 
     @property
     def status(self) -> Lifecycle:
         """Exactly one lifecycle state (SPEC §1.2); ``busy`` while a turn is in flight."""
-        if self.lifecycle == READY and self.state.active_turn_id is not None:
-            return BUSY
-        return self.lifecycle
+        if self._lifecycle is Lifecycle.READY and self.model.active_turn_id is not None:
+            return Lifecycle.BUSY
+        return self._lifecycle
 
     @property
     def stopped(self) -> bool:
-        """The agent exited or failed to start (restart is the user's call)."""
-        return self.lifecycle.stopped
+        """The agent exited or failed to start (restarting is the user's call)."""
+        return self._lifecycle.stopped
 
     @property
     def busy(self) -> bool:
-        return self.state.active_turn_id is not None
+        return self.model.active_turn_id is not None
 
     @property
     def compacting(self) -> bool:
-        return self.state.compaction.active
+        return self.model.state.compaction.active
 
     @property
-    def pending_permissions(self) -> list[Any]:
-        return [r for r in self.state.pending_requests.values() if r.method == F.REQUEST_PERMISSION]
+    def pending_permissions(self) -> list[Permission]:
+        return self.model.pending_permissions()
 
     @property
     def queue(self) -> list[QueueItem]:
-        return self.state.queue
+        return self.model.state.queue
 
     @property
     def public_queue(self) -> list[QueueItem]:
         """Queued prompts the user sees (not a hard steer's replacement)."""
-        return self.state.public_queue
+        return self.model.state.public_queue
+
+    @property
+    def queue_held(self) -> bool:
+        return any(q.held for q in self.model.state.queue)
 
     @property
     def force_stop_available(self) -> bool:
@@ -178,8 +206,12 @@ class Room(AgentSession):
         )
 
     @property
+    def proc(self) -> AgentProcess | None:
+        return self.agent.proc
+
+    @property
     def stderr_tail(self) -> list[str]:
-        return list(self.proc.stderr_tail) if self.proc else []
+        return self.agent.stderr_tail
 
     def subscribe(self, sub: RoomSubscriber, *, peer_id: str = F.LOCAL_PEER) -> None:
         self._subscribers.append(sub)
@@ -190,63 +222,81 @@ class Room(AgentSession):
             self._subscribers.remove(sub)
             self._emit(F.PEER_LEFT, peerId=peer_id)
 
-    # ---- the broadcast gate --------------------------------------------------------------------
+    # ---- the broadcast gate ---------------------------------------------------------------------
     def _gate(self, frame: dict[str, Any], raw: bytes | None = None) -> None:
-        """Record → state → subscribers. ``raw`` is the agent's line, recorded verbatim."""
+        """Record → model → subscribers. ``raw`` is the agent's line, recorded verbatim."""
+        model = self.model
         if frame.get("method") == F.SEGMENT_STARTED:
-            tag = (
-                F.parse_id(frame["params"].get("segmentId"), "seg") or self.state.active_segment_id
-            )
+            segment_id = F.parse_id(frame["params"].get("segmentId"), "seg")
+            if segment_id is None:
+                segment_id = model.state.active_segment_id
         else:
-            tag = self.state.active_segment_id
+            segment_id = model.state.active_segment_id
+        log = self.log
         try:
-            record = self.log.append(raw if raw is not None else frame, tag)
+            record = log.append(raw if raw is not None else frame, segment_id)
         except (ValueError, TypeError) as exc:
             # JSON the wire accepts but the log's decoder would refuse on reload (e.g. a
             # lone surrogate escape): record amux's own re-encoding rather than lose it.
             if raw is None:
                 raise
-            log.warning("room %s: recording a re-encoded frame (%s)", self.id, exc)
-            record = self.log.append(frame, tag)
-        self.state.apply(frame, record.seq, tag, record.recorded_at)
-        blocks = self.transcript.apply(frame, record.seq, record.recorded_at)
+            logger.warning("room %s: recording a re-encoded frame (%s)", self.id, exc)
+            record = log.append(frame, segment_id)
+        blocks = model.apply(frame, record.seq, segment_id, record.recorded_at)
+        status_changed, attention = model.status_changed, model.attention
         for sub in tuple(self._subscribers):
             try:
                 sub.room_frame(self, frame, record.seq, blocks)
+                if attention is not None:
+                    sub.room_attention(self, attention)
             except Exception:  # a broken view must not break the room
-                log.exception("subscriber failed on %s", frame.get("method"))
+                logger.exception("subscriber failed on %s", frame.get("method"))
+        if status_changed:
+            self._idle_check()
+            self._changed()
 
     def _emit(self, method: str, **fields: Any) -> None:
         """Broadcast an ``amux/*`` frame of this room through the gate."""
         self._gate(F.amux_frame(method, self.id, **fields))
 
     def _changed(self) -> None:
-        self.meta.state = self.lifecycle
+        """The room's status (lifecycle, flags, queue…) changed: tell the subscribers."""
+        self.meta.status = self.status.value
         for sub in tuple(self._subscribers):
             try:
                 sub.room_status(self)
             except Exception:
-                log.exception("subscriber failed on status")
+                logger.exception("subscriber failed on status")
+
+    def _idle_check(self) -> None:
+        if self.model.active_turn_id is None:
+            self._idle.set()
+        else:
+            self._idle.clear()
 
     def _on_write_error(self, exc: Exception) -> None:
         # The store may report from the fsync worker thread: hop back to the room's loop.
-        loop = self._loop
-        if loop is not None and not _on_loop(loop):
-            loop.call_soon_threadsafe(self._on_write_error, exc)
+        if not self._on_own_loop(lambda: self._on_write_error(exc)):
             return
         self.write_error = f"log write failed: {exc}"
-        log.error("room %s: %s", self.id, self.write_error)
+        logger.error("room %s: %s", self.id, self.write_error)
         self._changed()
 
     def _on_write_recovered(self) -> None:
-        loop = self._loop
-        if loop is not None and not _on_loop(loop):
-            loop.call_soon_threadsafe(self._on_write_recovered)
+        if not self._on_own_loop(self._on_write_recovered):
             return
         if self.write_error is not None:
-            log.warning("room %s: log writes work again", self.id)
+            logger.warning("room %s: log writes work again", self.id)
         self.write_error = None
         self._changed()
+
+    def _on_own_loop(self, again: Any) -> bool:
+        """True when called on the room's loop; otherwise schedule ``again`` there."""
+        loop = self._loop
+        if loop is None or _running_loop() is loop:
+            return True
+        loop.call_soon_threadsafe(again)
+        return False
 
     # ---- turns ------------------------------------------------------------------------------------
     def prompt(self, text: str) -> str:
@@ -255,7 +305,7 @@ class Room(AgentSession):
         if not text.strip():
             raise RoomError("nothing to send")
         self.meta.remember_prompt(text)
-        if self.busy or self.lifecycle != READY or self.state.queue:
+        if self.busy or self._lifecycle is not Lifecycle.READY or self.model.state.queue:
             return self.enqueue(text, remember=False)
         self._start_turn(text)
         self._save_meta_soon()
@@ -265,22 +315,20 @@ class Room(AgentSession):
         """Add to the queue (cap 6); submitted at once when the room is idle and ready."""
         if remember:
             self.meta.remember_prompt(text)
-        if len(self.state.public_queue) >= F.QUEUE_CAP:
+        if len(self.public_queue) >= F.QUEUE_CAP:
             raise RoomError(f"queue is full ({F.QUEUE_CAP} prompts waiting); remove one first")
-        qid = F.format_id("q", self.state.next_queue_item)
+        qid = F.format_id("q", self.model.state.next_queue_item)
         self._emit(
             F.QUEUE_ITEM_ADDED, queueItemId=qid, peerId=F.LOCAL_PEER, text=text, status="queued"
         )
         self._save_meta_soon()
-        if self.lifecycle == NOT_STARTED or self.lifecycle == EXITED:
+        if self._lifecycle in (Lifecycle.NOT_STARTED, Lifecycle.EXITED):
             self.ensure_started()
-        if self.lifecycle == READY and not self.busy:
-            self._submit_next()
-        self._changed()
-        return "queued" if any(q.id == qid for q in self.state.queue) else "sent"
+        self._submit_next()
+        return "queued" if any(q.id == qid for q in self.model.state.queue) else "sent"
 
     def unqueue(self, queue_item_id: str) -> None:
-        if not any(q.id == queue_item_id for q in self.state.queue):
+        if not any(q.id == queue_item_id for q in self.model.state.queue):
             raise RoomError(f"no queued prompt {queue_item_id}")
         self._emit(
             F.QUEUE_ITEM_REMOVED,
@@ -288,35 +336,29 @@ class Room(AgentSession):
             removedBy=F.LOCAL_PEER,
             reason="unqueued",
         )
-        self._changed()
 
     def edit_queued(self, queue_item_id: str, text: str) -> None:
-        if not any(q.id == queue_item_id for q in self.state.queue):
+        if not any(q.id == queue_item_id for q in self.model.state.queue):
             raise RoomError(f"no queued prompt {queue_item_id}")
         self._emit(F.QUEUE_ITEM_EDITED, queueItemId=queue_item_id, text=text)
-        self._changed()
-
-    @property
-    def queue_held(self) -> bool:
-        return any(q.held for q in self.state.queue)
 
     def release_queue(self) -> None:
         """Let held items (restored after a restart) run again, starting with the head."""
-        for item in self.state.queue:
+        for item in self.model.state.queue:
             item.held = False
         self.meta.queue_held = False
         self._save_meta_soon()
-        if self.lifecycle == READY and not self.busy:
-            self._submit_next()
-        elif self.lifecycle in (NOT_STARTED, EXITED):
+        if self._lifecycle in (Lifecycle.NOT_STARTED, Lifecycle.EXITED):
             self.ensure_started()
+        self._submit_next()
         self._changed()
 
     def _start_turn(
         self, text: str, *, queue_item_id: str | None = None, supersedes: str | None = None
     ) -> None:
-        assert self.proc is not None and self.state.acp_session_id
-        turn_id = F.format_id("at", self.state.next_turn)
+        session_id = self.model.state.acp_session_id
+        assert session_id is not None
+        turn_id = F.format_id("at", self.model.state.next_turn)
         content = [{"type": "text", "text": text}]
         self._emit(
             F.TURN_STARTED,
@@ -330,41 +372,37 @@ class Room(AgentSession):
             self._emit(F.QUEUE_ITEM_SUBMITTED, queueItemId=queue_item_id, amuxTurnId=turn_id)
         self.cancel_requested_at = None
         self.meta.last_active = now_rfc3339()
-        self.proc.send_request(
-            F.SESSION_PROMPT,
-            {"sessionId": self.state.acp_session_id, "prompt": content},
-            on_response=lambda resp: self._settle(turn_id, queue_item_id, resp),
-        ).add_done_callback(_ignore_future)
-        self._changed()
+        self.agent.prompt(
+            session_id, content, lambda resp: self._settle(turn_id, queue_item_id, resp)
+        )
 
     def _settle(self, turn_id: str, queue_item_id: str | None, response: Frame) -> None:
-        """Turn settlement in exactly the order of SPEC §4.2."""
-        if self.state.active_turn_id != turn_id:
+        """Turn settlement in exactly the order of SPEC §4.2 ((2), the stranded-compaction
+        bound, is part of the fold of ``turn_complete``)."""
+        if self.model.active_turn_id != turn_id:
             return
         self._sweep_requests(answer=True)  # (1)
-        self.state.compaction.active = False  # (2) the stranded-compaction bound, no frame
         result, error = response.result, response.error
         stop = result.get("stopReason") if isinstance(result, dict) else None
-        self._gate(
-            F.turn_complete(self.id, turn_id, stop if isinstance(stop, str) else None, error)
-        )  # (3)
+        stop = stop if isinstance(stop, str) else None
+        self._gate(F.turn_complete(self.id, turn_id, stop, error))  # (2) and (3)
         if queue_item_id is not None:  # (4)
             self._emit(
                 F.QUEUE_ITEM_COMPLETED,
                 queueItemId=queue_item_id,
                 amuxTurnId=turn_id,
-                stopReason=stop if isinstance(stop, str) else None,
+                stopReason=stop,
             )
         self.cancel_requested_at = None
         self._sync_log()
         self._submit_next()  # (5)
         self._save_meta_soon()
-        self._changed()
 
     def _submit_next(self) -> None:
-        if self.busy or self.lifecycle != READY or not self.state.queue or self._closing:
+        queue = self.model.state.queue
+        if self.busy or self._lifecycle is not Lifecycle.READY or not queue or self._closing:
             return
-        head = self.state.queue[0]
+        head = queue[0]
         if head.held:
             return
         if head.id is None:
@@ -373,9 +411,10 @@ class Room(AgentSession):
             self._start_turn(head.text, queue_item_id=head.id)
 
     def _sweep_requests(self, *, answer: bool) -> None:
-        for pending in list(self.state.pending_requests.values()):
-            if answer and self.proc is not None and pending.method == F.REQUEST_PERMISSION:
-                self.proc.respond(pending.request_id, {"outcome": {"outcome": "cancelled"}})
+        """Resolve every pending request as ended with its turn (answering the agent)."""
+        for pending in self.pending_permissions:
+            if answer:
+                self.agent.respond(pending.request_id, {"outcome": {"outcome": "cancelled"}})
             self._emit(
                 F.AGENT_REQUEST_RESOLVED,
                 requestId=pending.request_id,
@@ -384,19 +423,18 @@ class Room(AgentSession):
 
     def cancel(self, *, reason: str | None = None) -> bool:
         """Cancel the active turn (SPEC §4.2); False when there is none."""
-        turn_id = self.state.active_turn_id
-        if turn_id is None or self.proc is None:
+        turn_id = self.model.active_turn_id
+        if turn_id is None or not self.agent.running:
             return False
         self._emit(F.TURN_CANCELLED, amuxTurnId=turn_id, cancelledBy=F.LOCAL_PEER, reason=reason)
         self._cancel_on_agent()
         return True
 
     def _cancel_on_agent(self) -> None:
-        assert self.proc is not None
-        self.proc.notify(F.SESSION_CANCEL, {"sessionId": self.state.acp_session_id})
+        self.agent.cancel(self.model.state.acp_session_id)
         for pending in self.pending_permissions:
             result = {"outcome": {"outcome": "cancelled"}}
-            self.proc.respond(pending.request_id, result)
+            self.agent.respond(pending.request_id, result)
             self._emit(
                 F.AGENT_REQUEST_RESOLVED,
                 requestId=pending.request_id,
@@ -413,11 +451,11 @@ class Room(AgentSession):
         if not text:
             raise RoomError("nothing to steer with")
         self.meta.remember_prompt(text)
-        turn_id = self.state.active_turn_id
+        turn_id = self.model.active_turn_id
         if turn_id is None:
-            if self.lifecycle != READY:
-                raise RoomError(f"the agent is {self.lifecycle}")
-            predicted = F.format_id("at", self.state.next_turn)
+            if self._lifecycle is not Lifecycle.READY:
+                raise RoomError(f"the agent is {self.status}")
+            predicted = F.format_id("at", self.model.state.next_turn)
             self._emit(
                 F.CONTROL_SUBMITTED,
                 kind="steer",
@@ -428,9 +466,9 @@ class Room(AgentSession):
             )
             self._start_turn(text)
             return "sent"
-        if any(q.supersedes is not None for q in self.state.queue):
+        if any(q.supersedes is not None for q in self.model.state.queue):
             raise RoomError("a steer is already pending for this turn")
-        original = self.state.active_turn_text or "(unavailable/non-text)"
+        original = self.model.state.active_turn_text or "(no text)"
         replacement = (
             f"[amux] The user steered turn {turn_id} while it was running. Redo the original "
             f"request, taking the steer into account.\n\nOriginal prompt:\n{original}\n\nSteer:\n{text}"
@@ -452,7 +490,7 @@ class Room(AgentSession):
 
     def answer_permission(self, request_id: Any, option_id: str | None) -> None:
         """Answer a pending permission: an option id, or None for ``cancelled``."""
-        pending = self.state.pending_requests.get(request_key(request_id))
+        pending = self.model.pending_permission(request_id)
         if pending is None:
             raise RoomError("that permission request is no longer pending")
         outcome: dict[str, Any] = (
@@ -461,35 +499,222 @@ class Room(AgentSession):
             else {"outcome": "selected", "optionId": option_id}
         )
         result = {"outcome": outcome}
-        if self.proc is not None:
-            self.proc.respond(pending.request_id, result)
+        self.agent.respond(pending.request_id, result)
         self._emit(
             F.AGENT_REQUEST_RESOLVED,
             requestId=pending.request_id,
             resolvedBy=F.RESOLVED_LOCAL,
             result=result,
         )
-        self._changed()
 
     def rename(self, title: str) -> None:
-        title = plain(title)  # no control characters or newlines in titles
+        title = plain(title)  # one line, no control characters
         if not title:
             raise RoomError("a title cannot be empty")
         self.meta.title = title
         self._emit(F.ROOM_RENAMED, title=title)
         self._save_meta_soon()
-        self._changed()
 
     def set_draft(self, text: str) -> None:
         if text != self.meta.draft:
             self.meta.draft = text
             self._save_meta_soon()
 
+    # ---- the agent's lifecycle -----------------------------------------------------------------
+    def ensure_started(self) -> asyncio.Task[None] | None:
+        """Start the agent if it is not running (lazy start); returns the start task.
+
+        Idempotent within a tick: a start already under way is returned, never doubled.
+        """
+        if self._closing:
+            return None
+        if self._start_task is not None and not self._start_task.done():
+            return self._start_task
+        if self._lifecycle in (Lifecycle.STARTING, Lifecycle.READY):
+            return self._start_task
+        self._start_task = asyncio.get_running_loop().create_task(self.start())
+        return self._start_task
+
+    async def start(self) -> None:
+        """Spawn, handshake and open or resume the ACP session (SPEC §3.3–3.4)."""
+        await self.load()
+        self._lifecycle, self.failure, self.exit_code = Lifecycle.STARTING, None, None
+        self._changed()
+        recorded = self.model.state.acp_session_id or self.meta.acp_session_id
+        try:
+            await self.agent.connect(recorded)
+        except StartFailed as exc:
+            self._fail(str(exc))
+            return
+        if self._lifecycle is Lifecycle.STARTING:
+            self._lifecycle = Lifecycle.READY
+            self._changed()
+            self._submit_next()
+
+    async def wait_started(self) -> None:
+        """Until a start under way has finished (at once when none is)."""
+        task = self._start_task
+        if task is not None and not task.done():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.shield(task)
+
+    def _fail(self, reason: str) -> None:
+        self._lifecycle, self.failure = Lifecycle.FAILED, reason
+        self.agent.agent_log.append(f"failed: {reason}")
+        self._changed()
+
+    async def stop(self) -> None:
+        """Stop the agent (close stdin → TERM → KILL); an active turn is interrupted."""
+        await self.agent.stop()
+
+    async def restart(self) -> None:
+        """Stop if running, then start again and resume the same ACP session."""
+        await self.stop()
+        self._lifecycle = Lifecycle.NOT_STARTED
+        await self.start()
+
+    def force_stop(self) -> None:
+        """Kill an agent that ignores cancel; its exit interrupts the turn, then restart."""
+        if self.agent.proc is None:
+            return
+        self.agent.kill()
+        self._spawn(self._restart_after_exit())
+
+    async def _restart_after_exit(self) -> None:
+        await self.agent.wait_exit()
+        await self.start()
+
+    # ---- AgentLink: what the agent says ----------------------------------------------------------
+    def session_opened(self, session_id: str, reason: str) -> None:
+        self._set_session(session_id, reason)
+
+    def session_resumed(self, session_id: str, via: str, replayed: int) -> None:
+        if self.model.state.active_segment is None or self.model.state.acp_session_id != session_id:
+            self._set_session(session_id, F.END_SESSION_LOAD)
+        self._emit(F.SESSION_RESUMED, acpSessionId=session_id, via=via, replayedUpdates=replayed)
+        self._save_meta_soon()
+
+    def agent_notification(self, msg: dict[str, Any], raw: bytes) -> None:
+        params = msg.get("params")
+        if isinstance(params, dict):
+            sid = params.get("sessionId")
+            current = self.model.state.acp_session_id
+            if isinstance(sid, str) and current and sid != current:
+                self._set_session(sid, F.END_ACP_SESSION_ID_CHANGED)
+        self._gate(msg, raw)
+        method = msg.get("method")
+        if method == F.SESSION_UPDATE and isinstance(params, dict):
+            signal = signal_from_update(params.get("update"))
+            if signal is not None:
+                self._compaction(signal)
+        elif method == F.CANCEL_REQUEST and isinstance(params, dict):
+            pending = self.model.pending_permission(params.get("requestId"))
+            if pending is not None:
+                self._emit(
+                    F.AGENT_REQUEST_RESOLVED,
+                    requestId=pending.request_id,
+                    resolvedBy=F.RESOLVED_AGENT_CANCELLED,
+                )
+
+    def permission_requested(self, frame: Frame) -> None:
+        self._emit(
+            F.AGENT_REQUEST_OPENED,
+            requestId=frame.id,
+            requestMethod=frame.method,
+            requestParams=frame.params or None,
+            amuxTurnId=self.model.active_turn_id,
+        )
+
+    def agent_stderr(self, line: str) -> None:
+        signal = parse_hermes_line(line)
+        if signal is not None:
+            self._compaction(signal)
+
+    def agent_exited(self, code: int, *, requested: bool) -> None:
+        self.exit_code = code
+        self.meta.exit_code = code
+        turn_id = self.model.active_turn_id
+        if turn_id is not None:
+            self._sweep_requests(answer=False)
+            self._emit(F.TURN_INTERRUPTED, amuxTurnId=turn_id, reason=F.INTERRUPTED_AGENT_EXIT)
+            self.cancel_requested_at = None
+            self._sync_log()
+        for item in self.model.state.queue:  # nothing runs on its own against a dead agent
+            item.held = True
+        if requested:
+            self._lifecycle = Lifecycle.NOT_STARTED
+        elif self._lifecycle is not Lifecycle.FAILED:
+            self._lifecycle = Lifecycle.EXITED
+        self._save_meta_soon()
+        self._changed()
+
+    # ---- segments and compaction ---------------------------------------------------------------
+    def _set_session(
+        self, session_id: str, reason: str, provenance: dict[str, Any] | None = None
+    ) -> None:
+        """Open the first segment or rotate to a new one (SPEC §4.7)."""
+        state = self.model.state
+        seg = state.active_segment
+        if (
+            seg is not None
+            and seg.acp_session_id == session_id
+            and reason != F.END_HERMES_COMPRESSION
+        ):
+            return
+        new = state.next_segment
+        now = now_rfc3339()
+        if seg is not None:
+            self._emit(
+                F.SEGMENT_ENDED,
+                segmentId=F.format_id("seg", seg.id),
+                closedAt=now,
+                endReason=reason,
+                successorSegmentId=F.format_id("seg", new),
+            )
+        self._emit(
+            F.SEGMENT_STARTED,
+            segmentId=F.format_id("seg", new),
+            acpSessionId=session_id,
+            openedAt=now,
+            provenance=provenance or None,
+        )
+        self.meta.acp_session_id = session_id
+        self._save_meta_soon()
+
+    def _compaction(self, signal: CompactionSignal) -> None:
+        """Apply a detected compaction start/end (SPEC §4.6)."""
+        if not signal.done:
+            self._emit(F.COMPACTION_STARTED, source=signal.source, **signal.fields)
+            return
+        state = self.model.state
+        extra: dict[str, Any] = {}
+        previous = state.active_segment
+        if signal.source == F.SOURCE_HERMES and previous is not None:
+            provenance = {"lastMode": "session_split", "lastReason": "compaction"}
+            if "hermesSessionId" in signal.fields:
+                provenance["hermesSessionId"] = signal.fields["hermesSessionId"]
+            self._set_session(previous.acp_session_id or "", F.END_HERMES_COMPRESSION, provenance)
+            extra = {
+                "previousSegmentId": F.format_id("seg", previous.id),
+                "successorSegmentId": F.format_id("seg", state.active_segment_id),
+            }
+        count = state.compaction.count + (1 if signal.outcome == "completed" else 0)
+        outcome = signal.outcome if signal.outcome != "completed" else None
+        self._emit(
+            F.COMPACTION_DONE,
+            source=signal.source,
+            **signal.fields,
+            **extra,
+            compressionCount=count,
+            outcome=outcome,
+        )
+
     # ---- persistence ---------------------------------------------------------------------------
     def _sync_log(self) -> None:
         """Turn settlement: everything reaches the OS now, and the disk soon (fsync off-loop)."""
-        self.log.flush()
-        self._spawn(asyncio.to_thread(self.log.sync))
+        log = self.log
+        log.flush()
+        self._spawn(asyncio.to_thread(log.sync))
 
     def _save_meta_soon(self) -> None:
         if self.meta_path is None:
@@ -500,7 +725,7 @@ class Room(AgentSession):
             self.save_meta()
             return
         if self._meta_timer is None:
-            self._meta_timer = loop.call_later(0.3, self._save_meta_async)
+            self._meta_timer = loop.call_later(META_SAVE_DELAY, self._save_meta_async)
 
     def _save_meta_async(self) -> None:
         self._meta_timer = None
@@ -522,17 +747,17 @@ class Room(AgentSession):
         Queued prompts stay queued and come back held: nothing new starts while quitting.
         """
         self._closing = True
-        for item in self.state.queue:
+        for item in self.model.state.queue:
             item.held = True
         start = self._start_task
         if start is not None and not start.done():
             start.cancel()  # quitting during a handshake must not leave an agent behind
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await start
-        if self.busy and self.proc is not None and self.proc.running:
+        if self.busy and self.agent.running:
             self.cancel(reason="app_exit")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wait_idle(), 2.0)
+                await asyncio.wait_for(self._idle.wait(), 2.0)
         await self.stop()
         if self._meta_timer is not None:
             self._meta_timer.cancel()
@@ -541,23 +766,15 @@ class Room(AgentSession):
             try:
                 await task
             except Exception:
-                log.exception("background task failed")
+                logger.exception("background task failed")
         self.save_meta()
-        self.log.close()
+        if self._log is not None:
+            self._log.close()
 
-    async def _wait_idle(self) -> None:
-        while self.busy:
-            await asyncio.sleep(0.02)
-
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._bg.add(task)
         task.add_done_callback(self._bg.discard)
-
-
-def _ignore_future(fut: asyncio.Future[Any]) -> None:
-    if not fut.cancelled():
-        fut.exception()  # consumed: settlement happens in on_response; exits in _on_exit
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -565,10 +782,3 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
-    return _running_loop() is loop
-
-
-SubscriberCallback = Callable[[Room], None]

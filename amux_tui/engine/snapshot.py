@@ -1,44 +1,46 @@
-"""Read-only views of a rooms directory: the debug snapshot (SPEC §5.5) and ``ls`` rows.
+"""Read-only views of rooms: the debug snapshot (SPEC §5.5) and ``ls`` rows.
 
-Nothing here writes: an unsettled turn's closing frames are applied in memory only, so
-``amux show`` reports what a restarted amux would see without touching the log.
+One snapshot builder serves ``amux show`` (a room rebuilt from its files) and the TUI's
+inspector (a live room, plus live-only fields). Nothing here writes: an unsettled turn's
+closing frames are applied in memory only, so ``amux show`` reports what a restarted amux
+would see without touching the log.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amux_tui.engine.hydrate import Hydrated, hydrate
 from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.meta import RoomMeta
-from amux_tui.engine.registry import discover_room_ids, resolve_room_ref
+from amux_tui.engine.model import RoomModel
 from amux_tui.engine.timeutil import now_rfc3339
 
+if TYPE_CHECKING:
+    from amux_tui.engine.room import Room
 
-def read_room(
-    rooms_dir: Path, room_id: str, *, with_transcript: bool = False
-) -> tuple[RoomMeta, Hydrated]:
-    """Metadata and hydrated state of one room, with closing frames applied in memory."""
+
+def read_room(rooms_dir: Path, room_id: str) -> tuple[RoomMeta, Hydrated]:
+    """Metadata and hydrated model of one room, with closing frames applied in memory."""
     meta = RoomMeta.read(rooms_dir / f"{room_id}.json", room_id)
-    hydrated = hydrate(rooms_dir / f"{room_id}.jsonl", room_id, with_transcript=with_transcript)
-    seq = hydrated.state.last_seq
+    hydrated = hydrate(rooms_dir / f"{room_id}.jsonl", room_id)
+    model = hydrated.model
+    seq = model.state.last_seq
     now = now_rfc3339()
     for frame in hydrated.closing:
         seq += 1
-        hydrated.state.apply(frame, seq, hydrated.state.active_segment_id, now)
-        if hydrated.transcript is not None:
-            hydrated.transcript.apply(frame, seq, now)
+        model.apply(frame, seq, model.state.active_segment_id, now)
     return meta, hydrated
 
 
-def recorded_state(meta: RoomMeta) -> str:
+def recorded_status(meta: RoomMeta) -> str:
     """A stopped amux has no running agents: a recorded running state reads "not started"."""
     try:
-        state = Lifecycle(meta.state)
+        status = Lifecycle(meta.status)
     except ValueError:
-        return meta.state
-    return Lifecycle.NOT_STARTED if state.running else state
+        return meta.status
+    return Lifecycle.NOT_STARTED if status.running else status
 
 
 def agent_label(meta: RoomMeta) -> str:
@@ -47,50 +49,71 @@ def agent_label(meta: RoomMeta) -> str:
     return name if isinstance(name, str) and name else "unknown"
 
 
-def snapshot(meta: RoomMeta, hydrated: Hydrated) -> dict[str, Any]:
-    """The debug snapshot of SPEC §5.5."""
-    state = hydrated.state
+def snapshot(
+    meta: RoomMeta,
+    model: RoomModel,
+    *,
+    status: str,
+    bad_lines: int,
+    live: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The debug snapshot of SPEC §5.5 (``live``: extra fields of a running room)."""
+    state = model.state
     out: dict[str, Any] = {
         "roomId": meta.room_id,
-        "title": state.title or meta.title,
+        "title": model.title or meta.title,
         "agent": meta.agent or None,
         "cwd": meta.cwd or None,
-        "state": recorded_state(meta),
+        "acpSessionId": state.acp_session_id or meta.acp_session_id,
+        "state": status,
+        "nextSeq": state.last_seq + 1,
+        "frameCount": state.frame_count,
+        "badLines": bad_lines,
+        **state.snapshot(),
     }
-    body = state.snapshot()
-    if body["acpSessionId"] is None:
-        body["acpSessionId"] = meta.acp_session_id
-    out.update(body)
-    out["badLines"] = hydrated.load.bad_lines
-    ordered = [
-        "roomId",
-        "title",
-        "agent",
-        "cwd",
-        "acpSessionId",
-        "state",
-        "nextSeq",
-        "frameCount",
-        "badLines",
-        "nextTurnId",
-        "nextQueueItemId",
-        "activeTurnId",
-        "queue",
-        "segments",
-        "activeSegmentId",
-        "compaction",
-    ]
-    return {key: out[key] for key in ordered}
+    if live is not None:
+        out["live"] = live
+    return out
+
+
+def stored_snapshot(meta: RoomMeta, hydrated: Hydrated) -> dict[str, Any]:
+    """The snapshot of a room rebuilt from its files (``amux show``)."""
+    return snapshot(
+        meta, hydrated.model, status=recorded_status(meta), bad_lines=hydrated.load.bad_lines
+    )
+
+
+def room_snapshot(room: Room) -> dict[str, Any]:
+    """The snapshot of a live room (the inspector), with what only a running room knows."""
+    agent = room.agent
+    live = {
+        "failure": room.failure,
+        "exitCode": room.exit_code,
+        "resumeVia": agent.resume_via,
+        "invalidStdoutLines": agent.invalid_lines,
+        "replayedUpdates": agent.replayed_updates,
+        "writeError": room.write_error,
+        "agentInfo": agent.agent_info or None,
+        "pendingPermissions": len(room.pending_permissions),
+    }
+    load = room.load_result
+    return snapshot(
+        room.meta,
+        room.model,
+        status=room.status.value,
+        bad_lines=load.bad_lines if load is not None else 0,
+        live=live,
+    )
 
 
 def ls_row(meta: RoomMeta, hydrated: Hydrated) -> dict[str, Any]:
-    state = hydrated.state
+    state = hydrated.model.state
     return {
         "roomId": meta.room_id,
-        "title": state.title or meta.title,
+        "title": hydrated.model.title or meta.title,
         "agent": agent_label(meta),
         "cwd": meta.cwd or None,
-        "state": recorded_state(meta),
+        "state": recorded_status(meta),
         "frames": state.frame_count,
         "segments": len(state.segments),
         "compactions": state.compaction.count,
@@ -101,6 +124,8 @@ def ls_row(meta: RoomMeta, hydrated: Hydrated) -> dict[str, Any]:
 
 def find_room_id(rooms_dir: Path, ref: str) -> str | None:
     """Resolve a ROOM argument: id, exact title, or unique prefix of either."""
+    from amux_tui.engine.engine import discover_room_ids, resolve_room_ref
+
     ids = discover_room_ids(rooms_dir)
     titles = {rid: RoomMeta.read(rooms_dir / f"{rid}.json", rid).title for rid in ids}
     return resolve_room_ref(ref, titles, {rid: rid for rid in ids})

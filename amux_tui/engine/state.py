@@ -1,16 +1,20 @@
-"""Room state folded from recorded frames (SPEC §4, §5.3).
+"""Room facts folded from recorded frames (SPEC §4, §5.3).
 
-``RoomState.apply`` is the one code path that turns frames into state, live (inside the
-room's broadcast gate) and during hydration, so restart behaviour cannot drift from live
-behaviour. It is pure bookkeeping: it never emits frames and never touches the agent.
+``RoomState`` holds what frames determine about a room besides its transcript: ids,
+turns, the queue, segments, compaction, titles and what the agent reported (usage,
+commands, mode). It is fed by :class:`~amux_tui.engine.model.RoomModel`, the one fold
+that the live gate and hydration both call. It is pure bookkeeping: it never emits
+frames and never touches the agent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from amux_tui.engine import frames as F
+from amux_tui.engine.transcript_blocks import as_str, dict_items, prompt_text
 
 
 @dataclass(slots=True)
@@ -76,22 +80,17 @@ class Compaction:
         return out
 
 
-@dataclass(slots=True)
-class PendingRequest:
-    """An agent→client request that is opened and not yet resolved."""
-
-    request_id: Any
-    method: str
-    params: Any
-    turn_id: str | None
-
-
 @dataclass
 class RoomState:
     """Everything about a room that frames determine."""
 
     room_id: str
-    title: str | None = None
+    user_title: str | None = None  # amux/room_renamed: the user named the room
+    agent_title: str | None = None  # session_info_update: the agent's name for the session
+    usage: tuple[int, int] | None = None  # (used, size) tokens of the context window
+    cost: dict[str, Any] | None = None
+    mode: str | None = None
+    available_commands: list[dict[str, Any]] = field(default_factory=list)
     frame_count: int = 0
     last_seq: int = 0
     last_recorded_at: str | None = None
@@ -107,31 +106,37 @@ class RoomState:
     active_segment: Segment | None = None
     acp_session_id: str | None = None
     compaction: Compaction = field(default_factory=Compaction)
-    pending_requests: dict[Any, PendingRequest] = field(default_factory=dict)
 
     # ---- the fold ------------------------------------------------------------------------
     def count(self, seq: int, segment_id: int, recorded_at: str) -> None:
         """The part of ``apply`` every frame gets (all a streamed chunk needs)."""
         self.frame_count += 1
-        if seq > self.last_seq:
+        if type(seq) is int and seq > self.last_seq:
             self.last_seq = seq
         self.last_recorded_at = recorded_at
         if segment_id >= self.next_segment:
             self.next_segment = segment_id + 1
 
-    def apply(self, frame: Any, seq: int, segment_id: int, recorded_at: str) -> None:
-        """Fold one recorded frame into the state."""
+    def apply(self, frame: Any, seq: int, segment_id: int, recorded_at: str) -> bool:
+        """Fold one recorded frame; True when a fact the room's status shows changed."""
         self.count(seq, segment_id, recorded_at)
         if not isinstance(frame, dict):
-            return
+            return False
         method = frame.get("method")
         handler = _HANDLERS.get(method) if isinstance(method, str) else None
         if handler is None:
-            return
+            return False
         params = frame.get("params")
-        handler(self, params if isinstance(params, dict) else {}, seq, segment_id, recorded_at)
+        params = params if isinstance(params, dict) else {}
+        if handler is _session_update:
+            update = params.get("update")
+            kind = update.get("sessionUpdate") if isinstance(update, dict) else None
+            on_update = _UPDATES.get(kind) if isinstance(kind, str) else None
+            return on_update is not None and on_update(self, update)  # type: ignore[arg-type]
+        handler(self, params, seq, segment_id, recorded_at)
+        return True
 
-    def _turn_started(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+    def _turn_started(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:
         turn_id = p.get("amuxTurnId")
         n = F.parse_id(turn_id, "at")
         if n is not None and n >= self.next_turn:
@@ -146,7 +151,7 @@ class RoomState:
             # The hard-steer replacement left the queue when it started.
             self.queue = [q for q in self.queue if q.supersedes != sup]
 
-    def _turn_settled(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+    def _turn_settled(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:
         turn_id = p.get("amuxTurnId")
         if self.active_turn_id is None or turn_id == self.active_turn_id:
             self.active_turn_id = None
@@ -156,7 +161,7 @@ class RoomState:
         # started, so a lost `done` can never leave the badge stuck — live or rehydrated.
         self.compaction.active = False
 
-    def _queue_added(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+    def _queue_added(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:
         qid = p.get("queueItemId")
         n = F.parse_id(qid, "q")
         if n is not None and n >= self.next_queue_item:
@@ -165,42 +170,27 @@ class RoomState:
             text = p.get("text")
             self.queue.append(QueueItem(qid, text if isinstance(text, str) else ""))
 
-    def _queue_gone(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+    def _queue_gone(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:
         qid = p.get("queueItemId")
         self.queue = [q for q in self.queue if q.id != qid]
 
-    def _queue_edited(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+    def _queue_edited(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:
         qid, text = p.get("queueItemId"), p.get("text")
         for item in self.queue:
             if item.id == qid and isinstance(text, str):
                 item.text = text
 
-    def _control(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+    def _control(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:
         if p.get("mode") == "hard" and isinstance(p.get("amuxTurnId"), str):
             text = p.get("replacementText")
             if not isinstance(text, str):
                 text = p.get("text") if isinstance(p.get("text"), str) else ""
             self.queue.insert(0, QueueItem(None, text, supersedes=p["amuxTurnId"]))
 
-    def _request_opened(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
-        rid = p.get("requestId")
-        key = request_key(rid)
-        method = p.get("requestMethod")
-        turn = p.get("amuxTurnId")
-        self.pending_requests[key] = PendingRequest(
-            rid,
-            method if isinstance(method, str) else "",
-            p.get("requestParams"),
-            turn if isinstance(turn, str) else None,
-        )
-
-    def _request_resolved(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
-        self.pending_requests.pop(request_key(p.get("requestId")), None)
-
-    def _segment_started(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+    def _segment_started(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:
         n = F.parse_id(p.get("segmentId"), "seg")
         if n is None:
-            n = tag
+            n = segment_id
         if any(s.id == n for s in self.segments):
             return
         if n >= self.next_segment:
@@ -220,10 +210,10 @@ class RoomState:
         if seg.acp_session_id:
             self.acp_session_id = seg.acp_session_id
 
-    def _segment_ended(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+    def _segment_ended(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:
         n = F.parse_id(p.get("segmentId"), "seg")
         if n is None:
-            n = tag
+            n = segment_id
         for seg in self.segments:
             if seg.id == n:
                 closed = p.get("closedAt")
@@ -236,14 +226,14 @@ class RoomState:
                     self.active_segment = None
                 break
 
-    def _compaction_started(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+    def _compaction_started(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:
         c = self.compaction
         c.active = True
         c.last_started_at = at
         src = p.get("source")
         c.last_source = src if isinstance(src, str) else F.SOURCE_HERMES
 
-    def _compaction_done(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+    def _compaction_done(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:
         c = self.compaction
         c.active = False
         c.last_completed_at = at
@@ -256,15 +246,57 @@ class RoomState:
         elif p.get("outcome", "completed") == "completed":
             c.count += 1
 
-    def _renamed(self, p: dict[str, Any], seq: int, tag: int, at: str) -> None:
+    def _renamed(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:
         title = p.get("title")
         if isinstance(title, str):
-            self.title = title
+            self.user_title = title
+
+    # ---- session/update kinds that are facts, not transcript -------------------------
+    def _session_info(self, update: dict[str, Any]) -> bool:
+        if "title" not in update:
+            return False  # omitted = unchanged
+        title = update["title"]
+        if title is None or isinstance(title, str):  # null clears
+            self.agent_title = title or None
+            return True
+        return False
+
+    def _usage(self, update: dict[str, Any]) -> bool:
+        used, size = update.get("used"), update.get("size")
+        changed = False
+        if type(used) is int and type(size) is int:
+            self.usage = (used, size)
+            changed = True
+        cost = update.get("cost")
+        if isinstance(cost, dict):
+            self.cost = cost
+            changed = True
+        return changed
+
+    def _commands(self, update: dict[str, Any]) -> bool:
+        commands = dict_items(update.get("availableCommands"))
+        if commands is None:
+            return False
+        self.available_commands = commands
+        return True
+
+    def _mode(self, update: dict[str, Any]) -> bool:
+        # The schema says currentModeId; the ACP prose example (and some agents) say modeId.
+        mode = as_str(update.get("currentModeId")) or as_str(update.get("modeId"))
+        if mode is None:
+            return False
+        self.mode = mode
+        return True
 
     # ---- derived views ---------------------------------------------------------------------
     @property
+    def title(self) -> str | None:
+        """The user's name for the room, else the agent's (None: neither named it)."""
+        return self.user_title or self.agent_title
+
+    @property
     def active_segment_id(self) -> int:
-        """Number of the active segment (0 before the first one), the record tag."""
+        """Number of the active segment (0 before the first one), recorded with each frame."""
         return self.active_segment.id if self.active_segment else 0
 
     @property
@@ -272,11 +304,9 @@ class RoomState:
         return [q for q in self.queue if q.id is not None]
 
     def snapshot(self) -> dict[str, Any]:
-        """The frame-derived part of the debug snapshot (SPEC §5.5)."""
+        """Turns, queue, segments and compaction for the debug snapshot (SPEC §5.5)."""
+        active = self.active_segment
         return {
-            "acpSessionId": self.acp_session_id,
-            "nextSeq": self.last_seq + 1,
-            "frameCount": self.frame_count,
             "nextTurnId": F.format_id("at", self.next_turn),
             "nextQueueItemId": F.format_id("q", self.next_queue_item),
             "activeTurnId": self.active_turn_id,
@@ -284,14 +314,20 @@ class RoomState:
                 {"queueItemId": q.id, "text": q.text, "held": q.held} for q in self.public_queue
             ],
             "segments": [s.snapshot() for s in self.segments],
-            "activeSegmentId": F.format_id("seg", self.active_segment.id)
-            if self.active_segment
-            else None,
+            "activeSegmentId": F.format_id("seg", active.id) if active else None,
             "compaction": self.compaction.snapshot(),
         }
 
 
-_HANDLERS = {
+def _session_update(
+    state: RoomState, p: dict[str, Any], seq: int, segment_id: int, at: str
+) -> None:
+    """Marker: ``apply`` dispatches session updates on their kind (see ``_UPDATES``)."""
+
+
+_Handler = Callable[[RoomState, dict[str, Any], int, int, str], None]
+_HANDLERS: dict[str, _Handler] = {
+    F.SESSION_UPDATE: _session_update,
     F.TURN_STARTED: RoomState._turn_started,
     F.TURN_COMPLETE: RoomState._turn_settled,
     F.TURN_INTERRUPTED: RoomState._turn_settled,
@@ -300,36 +336,15 @@ _HANDLERS = {
     F.QUEUE_ITEM_REMOVED: RoomState._queue_gone,
     F.QUEUE_ITEM_EDITED: RoomState._queue_edited,
     F.CONTROL_SUBMITTED: RoomState._control,
-    F.AGENT_REQUEST_OPENED: RoomState._request_opened,
-    F.AGENT_REQUEST_RESOLVED: RoomState._request_resolved,
     F.SEGMENT_STARTED: RoomState._segment_started,
     F.SEGMENT_ENDED: RoomState._segment_ended,
     F.COMPACTION_STARTED: RoomState._compaction_started,
     F.COMPACTION_DONE: RoomState._compaction_done,
     F.ROOM_RENAMED: RoomState._renamed,
 }
-
-
-def request_key(request_id: Any) -> Any:
-    """Agent request ids may be ints or strings; keep ``1`` and ``"1"`` distinct."""
-    return (
-        (type(request_id).__name__, request_id)
-        if not isinstance(request_id, (dict, list))
-        else repr(request_id)
-    )
-
-
-def prompt_text(content: Any) -> str | None:
-    """Concatenated text of prompt blocks, or None when any block is not text."""
-    if not isinstance(content, list):
-        return None
-    parts: list[str] = []
-    for block in content:
-        if (
-            not isinstance(block, dict)
-            or block.get("type") != "text"
-            or not isinstance(block.get("text"), str)
-        ):
-            return None
-        parts.append(block["text"])
-    return "".join(parts)
+_UPDATES: dict[str, Callable[[RoomState, dict[str, Any]], bool]] = {
+    F.SESSION_INFO_UPDATE: RoomState._session_info,
+    F.USAGE_UPDATE: RoomState._usage,
+    F.AVAILABLE_COMMANDS_UPDATE: RoomState._commands,
+    F.CURRENT_MODE_UPDATE: RoomState._mode,
+}

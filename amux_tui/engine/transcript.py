@@ -1,9 +1,13 @@
 """The transcript view model (SPEC §1.3): recorded frames folded into display blocks.
 
-The same fold runs live (one frame at a time, as the room broadcasts it) and during
-rehydration (every record of the log, in order), which is what makes a transcript look
-identical before and after a restart. The Textual UI and the Markdown export both read
-``Transcript.blocks``; the UI re-renders a block when its ``version`` changes.
+Part of :class:`~amux_tui.engine.model.RoomModel`, the one fold that runs live (one frame
+at a time, as the room broadcasts it) and during rehydration (every record of the log, in
+order), which is what makes a transcript look identical before and after a restart. The
+model folds each frame into :class:`~amux_tui.engine.state.RoomState` first; the
+transcript reads the facts it needs (the active turn) from there rather than keeping a
+copy. It owns the permission blocks, including which of them are still pending. The
+Textual UI and the Markdown export both read ``Transcript.blocks``; the UI re-renders a
+block when its ``version`` changes.
 
 Frames are untrusted: every field may be missing or of the wrong type, so each access is
 type-checked and anything unexpected is ignored (it stays in the log, never in the view).
@@ -13,10 +17,11 @@ streamed chunk and per record of logs holding up to a million frames.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
 from amux_tui.engine import frames as F
+from amux_tui.engine.state import RoomState
 from amux_tui.engine.transcript_blocks import (
     AgentText,
     Block,
@@ -24,7 +29,6 @@ from amux_tui.engine.transcript_blocks import (
     Notice,
     Permission,
     Plan,
-    RoomAttributes,
     TextBlock,
     Thought,
     ToolCall,
@@ -62,18 +66,23 @@ def _tool_id(value: Any) -> str | int | None:
     return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
-class Transcript(RoomAttributes):
-    """Folds frames into :attr:`blocks` plus a few room-level attributes (title, usage, …)."""
+class Transcript:
+    """Folds frames into :attr:`blocks` (fed by :class:`~amux_tui.engine.model.RoomModel`).
 
-    def __init__(self) -> None:
+    Args:
+        state: the room's facts, folded before each frame reaches the transcript.
+    """
+
+    def __init__(self, state: RoomState) -> None:
         self.blocks: list[Block] = []
-        super().__init__()
-        self._turn_id: str | None = None  # the active turn
+        self._state = state
         self._turns: dict[str, TurnInfo] = {}
         self._open: TextBlock | None = None  # the one block that may be streaming
         self._echo = 0  # chars of the active prompt already echoed back by the agent
         self._tools: dict[str | int, ToolCall] = {}
-        self._pending: list[Permission] = []  # FIFO; agents may reuse request ids later
+        # Waiting permission requests by request key, oldest first (agents may reuse an id
+        # once it is resolved).
+        self._pending: dict[Any, Permission] = {}
         self._plan: Plan | None = None
         self._steer_turns: set[str] = set()
         self._segments_started = 0
@@ -103,36 +112,18 @@ class Transcript(RoomAttributes):
             F.TOOL_CALL: self._on_tool_call,
             F.TOOL_CALL_UPDATE: self._on_tool_call_update,
             F.PLAN: self._on_plan,
-            F.SESSION_INFO_UPDATE: self._on_session_info,
-            F.USAGE_UPDATE: self._on_usage,
-            F.AVAILABLE_COMMANDS_UPDATE: self._on_commands,
-            F.CURRENT_MODE_UPDATE: self._on_mode,
-            F.CONFIG_OPTION_UPDATE: self._on_config_options,
         }
 
     # --- public API ---------------------------------------------------------------------
 
     def apply(self, frame: dict, seq: Seq = None, recorded_at: At = None) -> list[Block]:
-        """Fold one frame; returns the blocks it added or changed, in index order."""
+        """Fold one frame; returns the blocks it added or changed, in index order.
+
+        Streamed plain text should come through :meth:`text_chunk` (the model's fast path).
+        """
         if not isinstance(frame, dict):
             return []
         method = frame.get("method")
-        if method == F.SESSION_UPDATE:
-            # Fast path for the overwhelmingly common frame (streamed text appended to the
-            # last block): it runs per chunk live and per record when rehydrating.
-            params = frame.get("params")
-            update = params.get("update") if type(params) is dict else None
-            if type(update) is dict and update.get("sessionUpdate") == F.AGENT_MESSAGE_CHUNK:
-                content = update.get("content")
-                if type(content) is dict and content.get("type") == "text":
-                    text = content.get("text")
-                    last = self.blocks[-1] if self.blocks else None
-                    if (type(text) is str and text and type(last) is AgentText
-                            and last.message_id == update.get("messageId")
-                            and last.turn_id == self._turn_id):  # fmt: skip
-                        last.append(text)
-                        last.version += 1
-                        return [last]
         if type(method) is not str:  # unhashable garbage must not reach the dict lookup
             return []
         handler = self._methods.get(method)
@@ -146,26 +137,10 @@ class Transcript(RoomAttributes):
             changed = sorted({id(b): b for b in changed}.values(), key=_index)
         return changed
 
-    def append_text(self, message_id: Any, text: str) -> bool:
-        """Rehydration fast path: append an agent text chunk to the last block if it
-        continues it (same message, same turn); False when the full fold is needed."""
-        last = self.blocks[-1] if self.blocks else None
-        if (
-            text
-            and type(last) is AgentText
-            and last.message_id == message_id
-            and last.turn_id == self._turn_id
-        ):
-            last.append(text)
-            last.version += 1
-            return True
-        return not text  # an empty keepalive chunk changes nothing
-
-    def apply_many(self, frames: Iterable[tuple[dict, Seq, At]]) -> None:
-        """Fold many ``(frame, seq, recorded_at)`` records (rehydration)."""
-        apply = self.apply
-        for frame, seq, recorded_at in frames:
-            apply(frame, seq, recorded_at)
+    def text_chunk(self, message_id: str | int | None, text: str, seq: Seq) -> list[Block]:
+        """An ``agent_message_chunk`` of plain text: the overwhelmingly common frame, live
+        and when rehydrating (the model's fast path skips the generic dispatch)."""
+        return self._chunk_text(AgentText, message_id, text, seq)
 
     def find_tool(self, tool_call_id: Any) -> ToolCall | None:
         """The latest tool call with this id, if any."""
@@ -174,12 +149,20 @@ class Transcript(RoomAttributes):
 
     def pending_permissions(self) -> list[Permission]:
         """Permission requests still waiting for an answer, oldest first."""
-        return list(self._pending)
+        return list(self._pending.values())
 
     @property
-    def active_turn_id(self) -> str | None:
-        """The turn in flight according to the frames folded so far."""
-        return self._turn_id
+    def pending_count(self) -> int:
+        """How many permission requests are waiting."""
+        return len(self._pending)
+
+    def pending_permission(self, request_id: Any) -> Permission | None:
+        """The waiting permission request with this id, if any."""
+        return self._pending.get(F.request_key(request_id))
+
+    @property
+    def _turn_id(self) -> str | None:
+        return self._state.active_turn_id
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -227,9 +210,13 @@ class Transcript(RoomAttributes):
 
     def _chunk(self, cls: type[TextBlock], update: dict, seq: Seq) -> list[Block]:
         text = content_text(update.get("content"))
+        return self._chunk_text(cls, message_id_of(update), text, seq) if text else []
+
+    def _chunk_text(
+        self, cls: type[TextBlock], mid: str | int | None, text: str, seq: Seq
+    ) -> list[Block]:
         if not text:  # empty keepalive chunks change nothing
             return []
-        mid = message_id_of(update)
         last = self.blocks[-1] if self.blocks else None
         if isinstance(last, cls) and last.message_id == mid and last.turn_id == self._turn_id:
             last.append(text)
@@ -319,7 +306,6 @@ class Transcript(RoomAttributes):
             at=at, queue_item_id=as_str(params.get("queueItemId")), supersedes=supersedes,
             steer=steer,
         )  # fmt: skip
-        self._turn_id = tid
         self._echo = 0
         self._plan = None  # one plan block per turn
         return self._add(block)
@@ -329,8 +315,6 @@ class Transcript(RoomAttributes):
         turn = self._turns.get(tid) if tid is not None else None
         if turn is not None and turn.ended:
             return False
-        if tid is not None and tid == self._turn_id:
-            self._turn_id = None
         self._close_open(changed, tid, any_turn=False)
         if tid is not None:
             turn = self._turn(tid)
@@ -338,7 +322,7 @@ class Transcript(RoomAttributes):
             if tool_status is not None:
                 turn.finish_tools(tool_status, changed)
         # The engine resolves these before settling; a log cut short may not have them.
-        for perm in [p for p in self._pending if p.turn_id == tid]:
+        for perm in [p for p in self._pending.values() if p.turn_id == tid]:
             self._resolve(perm, "turn ended", F.RESOLVED_TURN_ENDED, changed)
         return True
 
@@ -428,12 +412,11 @@ class Transcript(RoomAttributes):
         options = dict_items(req.get("options")) or []
         block = Permission(seq, tid, params.get("requestId"), title or "permission requested",
                            kind, options, tool_call)  # fmt: skip
-        self._pending.append(block)
+        self._pending[F.request_key(block.request_id)] = block
         return self._add(block)
 
     def _on_request_resolved(self, params: dict, seq: Seq, at: At) -> list[Block]:
-        rid = params.get("requestId")
-        perm = next((p for p in self._pending if p.request_id == rid), None)
+        perm = self._pending.get(F.request_key(params.get("requestId")))
         if perm is None:
             return []
         by = as_str(params.get("resolvedBy"))
@@ -450,7 +433,7 @@ class Transcript(RoomAttributes):
     def _resolve(
         self, perm: Permission, outcome: str, by: str | None, changed: list[Block]
     ) -> None:
-        self._pending.remove(perm)
+        self._pending.pop(F.request_key(perm.request_id), None)
         perm.outcome = outcome
         perm.resolved_by = by
         perm.version += 1
@@ -508,10 +491,8 @@ class Transcript(RoomAttributes):
 
     def _on_room_renamed(self, params: dict, seq: Seq, at: At) -> list[Block]:
         title = as_str(params.get("title"))
-        if title is None:
-            return []
-        self.title = title
-        self._title_from_room = True
+        if title is None or params.get("initial") is True:
+            return []  # a title given when the room was created is no event
         return self._add(Notice(seq, None, f"room renamed to “{one_line(title, 80)}”"))
 
 

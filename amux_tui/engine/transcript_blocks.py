@@ -2,8 +2,7 @@
 
 Blocks are plain mutable objects with ``__slots__``: the fold updates them in place and
 bumps ``version``; the UI re-renders a block when its ``version`` changes. This module also
-holds :class:`RoomAttributes` (room-level state that never makes a block) and the small,
-type-tolerant helpers the fold uses to read untrusted frame fields.
+holds the small, type-tolerant helpers the fold uses to read untrusted frame fields.
 
 Frames are untrusted: every field may be missing or of the wrong type, so the helpers
 type-check each access and turn anything unexpected into ``None``.
@@ -296,58 +295,6 @@ class TurnInfo:
                 tool.status = status
                 tool.version += 1
                 changed.append(tool)
-
-
-class RoomAttributes:
-    """Room-level state carried by ``session/update`` (title, usage, commands, mode, config).
-
-    These updates never create blocks; :class:`~amux_tui.engine.transcript.Transcript`
-    inherits the attributes and the handlers.
-    """
-
-    def __init__(self) -> None:
-        self.title: str | None = None
-        self.usage: tuple[int, int] | None = None
-        self.cost: dict | None = None
-        self.available_commands: list[dict] = []
-        self.mode: str | None = None
-        self.config_options: list[dict] = []
-        self._title_from_room = False  # amux/room_renamed beats agent-generated titles
-
-    def _on_session_info(self, update: dict, seq: int | None, at: str | None) -> list[Block]:
-        if "title" in update and not self._title_from_room:
-            title = update["title"]
-            if title is None or isinstance(title, str):  # null clears, omitted = unchanged
-                self.title = title
-        return []
-
-    def _on_usage(self, update: dict, seq: int | None, at: str | None) -> list[Block]:
-        used, size = update.get("used"), update.get("size")
-        if type(used) is int and type(size) is int:
-            self.usage = (used, size)
-        cost = update.get("cost")
-        if isinstance(cost, dict):
-            self.cost = cost
-        return []
-
-    def _on_commands(self, update: dict, seq: int | None, at: str | None) -> list[Block]:
-        commands = dict_items(update.get("availableCommands"))
-        if commands is not None:
-            self.available_commands = commands
-        return []
-
-    def _on_mode(self, update: dict, seq: int | None, at: str | None) -> list[Block]:
-        # The schema says currentModeId; the ACP prose example (and some agents) say modeId.
-        mode = as_str(update.get("currentModeId")) or as_str(update.get("modeId"))
-        if mode is not None:
-            self.mode = mode
-        return []
-
-    def _on_config_options(self, update: dict, seq: int | None, at: str | None) -> list[Block]:
-        options = dict_items(update.get("configOptions"))
-        if options is not None:
-            self.config_options = options
-        return []
 
 
 def as_str(value: Any) -> str | None:

@@ -23,8 +23,8 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal
 from textual.widgets import Button, Input, Static, TextArea
 
+from amux_tui.engine.engine import Engine
 from amux_tui.engine.lifecycle import Lifecycle
-from amux_tui.engine.registry import Engine
 from amux_tui.engine.room import Room
 from amux_tui.ui import keys
 from amux_tui.ui.actions import RoomActions

@@ -129,7 +129,7 @@ def state_label(room: Room) -> str:
 
 def usage_text(room: Room) -> str | None:
     """Context window usage as a percentage, when the agent reports it."""
-    usage = room.transcript.usage if room.transcript is not None else None
+    usage = room.model.usage
     if not usage:
         return None
     used, size = usage

@@ -15,23 +15,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from amux_tui.engine import frames as F
+from amux_tui.engine.room import RoomSubscriber
 
 if TYPE_CHECKING:
     from amux_tui.engine.room import Room
-    from amux_tui.engine.transcript import Block
+    from amux_tui.engine.transcript_blocks import Block
 
 FLUSH_INTERVAL = 0.04  # seconds: at most 25 widget updates a second per room
 
-# Frames whose arrival changes what the room list or pane header shows.
-_STATUS_METHODS = frozenset({
-    F.TURN_STARTED, F.TURN_COMPLETE, F.TURN_CANCELLED, F.TURN_INTERRUPTED, F.CONTROL_SUBMITTED,
-    F.QUEUE_ITEM_ADDED, F.QUEUE_ITEM_SUBMITTED, F.QUEUE_ITEM_COMPLETED, F.QUEUE_ITEM_REMOVED,
-    F.QUEUE_ITEM_EDITED, F.QUEUE_RELEASED, F.AGENT_REQUEST_OPENED, F.AGENT_REQUEST_RESOLVED,
-    F.COMPACTION_STARTED, F.COMPACTION_DONE, F.ROOM_RENAMED, F.SEGMENT_STARTED, F.SESSION_RESUMED,
-})  # fmt: skip
 
-
-class RoomHub:
+class RoomHub(RoomSubscriber):
     """Subscriber of every room (the ``local`` peer); batches updates for the app.
 
     Args:
@@ -57,56 +50,38 @@ class RoomHub:
         self._blocks: dict[str, set[Block]] = {}
         self._status: set[str] = set()
         self._handle: asyncio.TimerHandle | None = None
-        self.frames_seen = 0
 
     # ---- RoomSubscriber --------------------------------------------------------------------
     def room_frame(self, room: Room, frame: dict[str, Any], seq: int, blocks: list[Block]) -> None:
-        self.frames_seen += 1
+        if not blocks:
+            return
         rid = room.id
-        if blocks:
-            pending = self._blocks.get(rid)
-            if pending is None:
-                self._blocks[rid] = set(blocks)
-            else:
-                pending.update(blocks)
-        method = frame.get("method")
-        if method == F.SESSION_UPDATE:
-            if not blocks:  # usage, title, commands: header-only changes
-                self._status.add(rid)
-            elif rid not in self.unread and not self._is_visible(rid):
-                # Output (something to read) while off screen; bookkeeping updates are not.
-                self.unread.add(rid)
-                self._status.add(rid)
-        elif method in _STATUS_METHODS:
+        pending = self._blocks.get(rid)
+        if pending is None:
+            self._blocks[rid] = set(blocks)
+        else:
+            pending.update(blocks)
+        if (
+            rid not in self.unread
+            and not F.is_amux_method(frame.get("method"))
+            and not self._is_visible(rid)
+        ):
+            # The agent's output (something to read) while off screen.
+            self.unread.add(rid)
             self._status.add(rid)
-            self._notable(room, method, frame)
         self._schedule()
 
     def room_status(self, room: Room) -> None:
         self._status.add(room.id)
         self._schedule()
 
-    # ---- attention -------------------------------------------------------------------------
-    def _notable(self, room: Room, method: str, frame: dict[str, Any]) -> None:
-        params = frame.get("params")
-        params = params if isinstance(params, dict) else {}
-        reason: str | None = None
-        if method == F.TURN_COMPLETE:
-            stop = params.get("stopReason")
-            reason = (
-                "finished a turn" if stop in ("end_turn", None) else f"finished a turn ({stop})"
-            )
-            if params.get("error") is not None:
-                reason = "turn failed"
-        elif method == F.TURN_INTERRUPTED and params.get("reason") == F.INTERRUPTED_AGENT_EXIT:
-            reason = "agent exited"
-        elif (
-            method == F.AGENT_REQUEST_OPENED and params.get("requestMethod") == F.REQUEST_PERMISSION
-        ):
-            reason = "needs permission"
-        if reason is None or self._is_visible(room.id):
+    def room_attention(self, room: Room, reason: str) -> None:
+        """A turn ended or a permission waits: worth a notification if not on screen."""
+        if self._is_visible(room.id):
             return
         self.unread.add(room.id)
+        self._status.add(room.id)
+        self._schedule()
         self._attention(room, reason)
 
     def seen(self, room_id: str) -> bool:

@@ -11,7 +11,7 @@ import sys
 import time
 
 from amux_tui.engine.config import DEMO_AGENT
-from amux_tui.engine.registry import Engine
+from amux_tui.engine.engine import Engine
 from amux_tui.paths import Paths
 
 

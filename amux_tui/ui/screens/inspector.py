@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,34 +10,9 @@ from textual.containers import Vertical
 from textual.widgets import Label, Log, TabbedContent, TabPane
 
 from amux_tui.engine.room import Room
+from amux_tui.engine.snapshot import room_snapshot
 from amux_tui.text import one_line
 from amux_tui.ui.screens.dialog import Dialog
-
-
-def live_snapshot(room: Room) -> dict[str, Any]:
-    """The debug snapshot of SPEC §5.5 for a live room (plus a few live-only fields)."""
-    out: dict[str, Any] = {
-        "roomId": room.id,
-        "title": room.title,
-        "agent": room.meta.agent or None,
-        "cwd": room.meta.cwd or None,
-        "state": room.status,
-    }
-    if room.loaded:
-        out.update(room.state.snapshot())
-        load = room.load_result
-        out["badLines"] = getattr(load, "bad_lines", 0) if load is not None else 0
-    out["live"] = {
-        "failure": room.failure,
-        "exitCode": room.exit_code,
-        "resumeVia": room.resume_via,
-        "invalidStdoutLines": room.invalid_lines,
-        "replayedUpdates": room.replayed_updates,
-        "writeError": room.write_error,
-        "agentInfo": room.agent_info or None,
-        "pendingPermissions": len(room.pending_permissions) if room.loaded else 0,
-    }
-    return out
 
 
 class InspectorScreen(Dialog[None]):
@@ -67,11 +41,11 @@ class InspectorScreen(Dialog[None]):
             yield Label("escape closes", classes="dialog-hint")
 
     def on_mount(self) -> None:
-        snapshot = json.dumps(live_snapshot(self.room), indent=2, default=str)
+        snapshot = json.dumps(room_snapshot(self.room), indent=2, default=str)
         self.query_one("#inspector-snapshot", Log).write_lines(snapshot.splitlines())
         stderr = self.room.stderr_tail or ["(no stderr output)"]
         self.query_one("#inspector-stderr", Log).write_lines(one_line(line) for line in stderr)
-        agent_log = list(self.room.agent_log) or ["(nothing logged)"]
+        agent_log = list(self.room.agent.agent_log) or ["(nothing logged)"]
         self.query_one("#inspector-agent-log", Log).write_lines(
             one_line(line) for line in agent_log
         )

@@ -15,41 +15,34 @@ from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 
+from amux_tui.engine.transcript_blocks import Permission
 from amux_tui.text import one_line
 
 KIND_KEYS = {"allow_once": "a", "allow_always": "A", "reject_once": "r", "reject_always": "R"}
 
 
-def options_of(params: Any) -> list[dict[str, Any]]:
-    """The request's options that have an id (anything else cannot be answered)."""
-    options = params.get("options") if isinstance(params, dict) else None
-    if not isinstance(options, list):
-        return []
-    return [o for o in options if isinstance(o, dict) and isinstance(o.get("optionId"), str)]
+def answerable(options: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The options that have an id (anything else cannot be answered)."""
+    return [o for o in options if isinstance(o.get("optionId"), str)]
 
 
-def tool_summary(params: Any) -> tuple[str, str | None, str | None]:
-    """(title, kind, first line of text content) of the tool call asking permission."""
-    call = params.get("toolCall") if isinstance(params, dict) else None
-    call = call if isinstance(call, dict) else {}
-    title = call.get("title") if isinstance(call.get("title"), str) else "a tool call"
-    kind = call.get("kind") if isinstance(call.get("kind"), str) else None
-    detail = None
-    content = call.get("content")
-    if isinstance(content, list):
-        for item in content:
-            inner = item.get("content") if isinstance(item, dict) else None
-            if isinstance(inner, dict) and isinstance(inner.get("text"), str):
-                detail = inner["text"].strip().splitlines()[0] if inner["text"].strip() else None
-                break
-            if (
-                isinstance(item, dict)
-                and item.get("type") == "diff"
-                and isinstance(item.get("path"), str)
-            ):
-                detail = f"edit {item['path']}"
-                break
-    return title, kind, detail
+def content_detail(tool_call: dict[str, Any] | None) -> str | None:
+    """First line of the asking tool call's text content, or the file a diff edits."""
+    content = tool_call.get("content") if tool_call else None
+    if not isinstance(content, list):
+        return None
+    for item in content:
+        inner = item.get("content") if isinstance(item, dict) else None
+        if isinstance(inner, dict) and isinstance(inner.get("text"), str):
+            text = inner["text"].strip()
+            return text.splitlines()[0] if text else None
+        if (
+            isinstance(item, dict)
+            and item.get("type") == "diff"
+            and isinstance(item.get("path"), str)
+        ):
+            return f"edit {item['path']}"
+    return None
 
 
 class PermissionPanel(Widget, can_focus=True):
@@ -74,27 +67,30 @@ class PermissionPanel(Widget, can_focus=True):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.request_id: Any = None
-        self.params: Any = None
+        self.request: Permission | None = None
         self.more = 0
 
-    def set_pending(self, pending: list[Any]) -> None:
+    def set_pending(self, pending: list[Permission]) -> None:
         """Show the head of the FIFO (or hide when nothing is pending)."""
-        head = pending[0] if pending else None
-        self.request_id = head.request_id if head else None
-        self.params = head.params if head else None
+        self.request = pending[0] if pending else None
         self.more = max(0, len(pending) - 1)
-        self.display = head is not None
+        self.display = self.request is not None
         self.refresh(layout=True)
 
     @property
+    def request_id(self) -> Any:
+        return self.request.request_id if self.request is not None else None
+
+    @property
     def options(self) -> list[dict[str, Any]]:
-        return options_of(self.params)
+        return answerable(self.request.options) if self.request is not None else []
 
     def render(self) -> Content:
-        if self.params is None:
+        request = self.request
+        if request is None:
             return Content("")
-        title, kind, detail = tool_summary(self.params)
+        title, kind = request.title, request.tool_kind
+        detail = content_detail(request.tool_call)
         lines: list[Content] = []
         more = (f"  (+{self.more} more)", "$text-muted") if self.more else ""
         lines.append(
@@ -118,7 +114,7 @@ class PermissionPanel(Widget, can_focus=True):
         return Content("\n").join(lines)
 
     def _answer(self, option_id: str | None) -> None:
-        if self.params is None:
+        if self.request is None:
             return
         self.post_message(self.Answered(self, self.request_id, option_id))
 

@@ -16,12 +16,13 @@ from typing import Any
 
 from amux_tui.engine import frames as F
 from amux_tui.engine.config import DEMO_AGENT, AgentsConfig, AgentSpec, load_config, spec_from_meta
-from amux_tui.engine.hydrate import Hydrated, hydrate
+from amux_tui.engine.connection import AgentLaunch
+from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.loader import LoadResult
 from amux_tui.engine.lock import RoomsLock
 from amux_tui.engine.meta import Layout, RoomMeta
-from amux_tui.engine.room import NOT_STARTED, Room
-from amux_tui.engine.state import RoomState
+from amux_tui.engine.model import RoomModel
+from amux_tui.engine.room import Room
 from amux_tui.engine.store import (
     ReplayLog,
     archive_room,
@@ -31,11 +32,10 @@ from amux_tui.engine.store import (
     write_json_atomic,
 )
 from amux_tui.engine.timeutil import now_rfc3339
-from amux_tui.engine.transcript import Transcript
 from amux_tui.paths import Paths
 from amux_tui.text import plain
 
-log = logging.getLogger("amux.engine")
+logger = logging.getLogger("amux.engine")
 
 WELCOME = (
     "Welcome to amux! This room runs the built-in demo agent: try a prompt, or /help for its "
@@ -66,7 +66,6 @@ class Engine:
         self.rooms: dict[str, Room] = {}
         self.layout = Layout()
         self.lock: RoomsLock | None = None
-        self._loading: dict[str, asyncio.Task[None]] = {}
 
     # ---- opening ------------------------------------------------------------------------------
     def open(self) -> None:
@@ -89,52 +88,28 @@ class Engine:
         rooms_dir = self.paths.rooms_dir
         if spec is None:
             spec = spec_from_meta(meta.agent, self.config) if meta.agent else None
-        env: dict[str, str] = dict(spec.env) if spec else {}
-        if spec is not None and spec.name == DEMO_AGENT.name:
-            env.setdefault("AMUX_DEMO_STATE", str(self.paths.demo_state_dir))
-        room = Room(
+        launch = None
+        if spec is not None:
+            env = dict(spec.env)
+            if spec.name == DEMO_AGENT.name:
+                env.setdefault("AMUX_DEMO_STATE", str(self.paths.demo_state_dir))
+            launch = AgentLaunch(
+                spec.argv,
+                meta.cwd or os.getcwd(),
+                env,
+                stderr_detection=spec.hermes_compaction,
+            )
+        return Room(
             meta,
-            None,
-            RoomState(meta.room_id, title=None),
-            Transcript(),
-            argv=spec.argv if spec else None,
-            env=env or None,
-            hermes_compaction=bool(spec and spec.hermes_compaction),
+            launch,
+            rooms_dir / f"{meta.room_id}.jsonl",
             meta_path=rooms_dir / f"{meta.room_id}.json",
         )
-        room.log_path = rooms_dir / f"{meta.room_id}.jsonl"
-        return room
 
     async def load(self, room: Room) -> Room:
         """Hydrate a room from its log (in a worker thread) and open its log for appends."""
-        if room.loaded:
-            return room
-        task = self._loading.get(room.id)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self._load(room))
-            self._loading[room.id] = task
-        await asyncio.shield(task)
+        await room.load()
         return room
-
-    async def _load(self, room: Room) -> None:
-        hydrated = await asyncio.to_thread(hydrate, room.log_path, room.id)
-        self.attach_log(room, hydrated)
-
-    def attach_log(self, room: Room, hydrated: Hydrated) -> None:
-        """Install hydrated state and record the ending of a turn cut off by a crash."""
-        room.install(
-            hydrated.state,
-            hydrated.transcript or Transcript(),
-            self._open_log(room, hydrated.load),
-            hydrated.load,
-        )
-        for frame in hydrated.closing:
-            room.record(frame)
-        if hydrated.closing:
-            room.log.flush()
-
-    def _open_log(self, room: Room, load: LoadResult) -> ReplayLog:
-        return ReplayLog.open(room.log_path, load)
 
     async def activate(self, room: Room) -> Room:
         """Make a room usable: hydrate it if needed and start its agent if it never ran.
@@ -142,8 +117,8 @@ class Engine:
         An exited or failed room is left alone: restarting it is the user's call (a failed
         resume never retries in a loop, SPEC §3.4).
         """
-        await self.load(room)
-        if room.status == NOT_STARTED:
+        await room.load()
+        if room.status is Lifecycle.NOT_STARTED:
             room.ensure_started()
         return room
 
@@ -154,7 +129,7 @@ class Engine:
 
         async def one(room: Room) -> None:
             async with gate:
-                await self.load(room)
+                await room.load()
                 task = room.ensure_started()
                 if task is not None:
                     await asyncio.shield(task)
@@ -164,9 +139,9 @@ class Engine:
     async def load_all(self, first: str | None = None) -> None:
         """Hydrate ``first`` (the focused room), then the others one at a time."""
         if first in self.rooms:
-            await self.load(self.rooms[first])
+            await self.rooms[first].load()
         for room in list(self.rooms.values()):
-            await self.load(room)
+            await room.load()
 
     # ---- creating and closing -------------------------------------------------------------------
     def create_room(
@@ -188,12 +163,9 @@ class Engine:
             last_active=now,
         )
         room = self._make_room(meta, spec)
-        room.install(
-            RoomState(room_id),
-            Transcript(),
-            ReplayLog.open(room.log_path, LoadResult()),
-            LoadResult(),
-        )
+        room.open_log(RoomModel(room_id), ReplayLog.open(room.log_path, LoadResult()), LoadResult())
+        if plain(title):  # the user named it: the name sticks (an agent's title does not win)
+            room.record(F.amux_frame(F.ROOM_RENAMED, room_id, title=meta.title, initial=True))
         room.save_meta()
         self.rooms[room_id] = room
         self.layout.order = list(self.rooms)
@@ -231,7 +203,7 @@ class Engine:
         try:
             write_json_atomic(self.paths.rooms_dir / "layout.json", self.layout.to_json())
         except OSError as exc:
-            log.error("could not save layout: %s", exc)
+            logger.error("could not save layout: %s", exc)
 
     def find(self, ref: str) -> Room | None:
         """A room by id, exact title, or unique id/title prefix."""
@@ -246,7 +218,7 @@ class Engine:
                     room.log.sync()
             with contextlib.suppress(Exception):
                 room.save_meta()
-            proc = room.proc
+            proc = room.agent.proc
             if proc is not None and proc.pid and proc.returncode is None:
                 with contextlib.suppress(OSError):
                     os.killpg(proc.pid, signal.SIGTERM)
