@@ -393,7 +393,7 @@ def _agent(
             problem(loc.agent_key(name, key), f"agent {name!r}: unknown key {key!r} ignored")
     for line, message in errors:
         problem(line, f"{message}; agent ignored")  # a half-specified agent cannot start
-    if errors:
+    if errors or not isinstance(command, str):
         return None
     command = os.path.expanduser(command)  # subprocess does not expand "~"; users write it
     return AgentSpec(name, command, tuple(args), env, compaction, "config", description)

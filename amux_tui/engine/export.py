@@ -10,13 +10,13 @@ depends only on the transcript and the arguments (no current time), so it is rep
 
 from __future__ import annotations
 
-import difflib
 import html
 import json
 import re
 from collections.abc import Callable
 from typing import Any
 
+from amux_tui.engine.tool_content import DiffPart, TextPart, tool_content
 from amux_tui.engine.transcript import (
     AgentText,
     Divider,
@@ -29,7 +29,6 @@ from amux_tui.engine.transcript import (
     TurnEnd,
     UserPrompt,
 )
-from amux_tui.engine.transcript_blocks import content_text
 from amux_tui.text import one_line
 
 __all__ = ["export_markdown", "format_time"]
@@ -118,39 +117,30 @@ def _tool(block: ToolCall) -> str:
         body.append("Locations: " + ", ".join(loc for loc in locs if loc))
     if block.raw_input is not None:
         body.append("Input:\n\n" + _fence(_json(block.raw_input), "json"))
-    for item in block.content:
-        rendered = _tool_content(item)
-        if rendered:
-            body.append(rendered)
+    body.extend(_tool_content(block))
     if not block.content and block.raw_output is not None:
         body.append("Output:\n\n" + _fence(_json(block.raw_output), "json"))
     inner = "\n\n".join(body)
     return f"<details><summary>{summary}</summary>\n\n{inner}\n\n</details>"
 
 
-def _tool_content(item: dict) -> str | None:
-    kind = item.get("type")
-    if kind == "diff":
-        return _diff(item)
-    if kind == "terminal":
-        terminal = item.get("terminalId")
-        return f"Terminal {_code(str(terminal))}" if terminal is not None else None
-    if kind == "content":
-        text = content_text(item.get("content"))
-        return _fence(text, "text") if text else None
-    return None
-
-
-def _diff(item: dict) -> str:
-    path = item.get("path") if isinstance(item.get("path"), str) else "file"
-    old, new = item.get("oldText"), item.get("newText")
-    old = old if isinstance(old, str) else ""
-    new = new if isinstance(new, str) else ""
-    fromfile = f"a/{path.lstrip('/')}" if isinstance(item.get("oldText"), str) else "/dev/null"
-    lines = difflib.unified_diff(
-        old.splitlines(), new.splitlines(), fromfile, f"b/{path.lstrip('/')}", lineterm=""
-    )
-    return f"{_code(path)}\n\n" + _fence("\n".join(lines), "diff")
+def _tool_content(block: ToolCall) -> list[str]:
+    """The same bounded parts the view shows: Markdown stays Markdown, diffs stay diffs."""
+    content = tool_content(block)
+    out: list[str] = []
+    for part in content.parts:
+        if isinstance(part, TextPart):
+            out.append(part.text if part.markdown else _fence(part.text, "text"))
+        elif isinstance(part, DiffPart):
+            old = "/dev/null" if part.new_file else f"a/{part.path.lstrip('/')}"
+            head = [f"--- {old}", f"+++ b/{part.path.lstrip('/')}"]
+            body = [part.summary] if part.summary is not None else list(part.lines)
+            out.append(f"{_code(part.path)}\n\n" + _fence("\n".join([*head, *body]), "diff"))
+        else:
+            out.append(f"Terminal {_code(part.terminal_id)}")
+    if content.hidden_lines:
+        out.append(_italic(f"… {content.hidden_lines:,} more lines (full output in the room log)"))
+    return out
 
 
 def _plan(block: Plan) -> str:

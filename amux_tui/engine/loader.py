@@ -120,7 +120,8 @@ Sink = Callable[["Record[Any]", bytes], None]
 def _decoder_for(frame_type: Any) -> Any:
     decoder = _DECODERS.get(frame_type)
     if decoder is None:
-        decoder = _DECODERS[frame_type] = msgspec.json.Decoder(Record[frame_type])
+        # A runtime type parameter (the caller's envelope type): checkers cannot see it.
+        decoder = _DECODERS[frame_type] = msgspec.json.Decoder(Record[frame_type])  # pyright: ignore[reportInvalidTypeForm]
     return decoder
 
 

@@ -89,7 +89,8 @@ class Layout:
             else []
         )
         focused = data.get("focused") if isinstance(data.get("focused"), str) else None
-        mode = data.get("mode") if data.get("mode") in ("single", "tiled") else "single"
+        mode = data.get("mode")
+        mode = mode if mode in ("single", "tiled") else "single"
         return cls(order, focused, mode)
 
     def to_json(self) -> dict[str, Any]:

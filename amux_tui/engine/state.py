@@ -182,9 +182,7 @@ class RoomState:
 
     def _control(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:
         if p.get("mode") == "hard" and isinstance(p.get("amuxTurnId"), str):
-            text = p.get("replacementText")
-            if not isinstance(text, str):
-                text = p.get("text") if isinstance(p.get("text"), str) else ""
+            text = as_str(p.get("replacementText")) or as_str(p.get("text")) or ""
             self.queue.insert(0, QueueItem(None, text, supersedes=p["amuxTurnId"]))
 
     def _segment_started(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:

@@ -46,7 +46,7 @@ class TextBlock(Block):
         seq: int | None,
         turn_id: str | None,
         text: str = "",
-        message_id: str | None = None,
+        message_id: str | int | None = None,
         streaming: bool = False,
     ) -> None:
         super().__init__(seq, turn_id)
@@ -106,7 +106,7 @@ class UserPrompt(TextBlock):
         queue_item_id: str | None = None,
         supersedes: str | None = None,
         steer: bool = False,
-        message_id: str | None = None,
+        message_id: str | int | None = None,
     ) -> None:
         super().__init__(seq, turn_id, text, message_id)
         self.peer_id = peer_id

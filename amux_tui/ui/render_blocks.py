@@ -12,7 +12,6 @@ All agent-supplied strings go through :func:`~amux_tui.ui.render_text.sanitize` 
 
 from __future__ import annotations
 
-import difflib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ from rich.style import Style
 from rich.text import Text
 
 from amux_tui.engine.timeutil import parse_rfc3339
+from amux_tui.engine.tool_content import DiffPart, TextPart, content_lines, tool_content
 from amux_tui.engine.transcript_blocks import (
     AgentText,
     Block,
@@ -36,11 +36,11 @@ from amux_tui.engine.transcript_blocks import (
     ToolCall,
     TurnEnd,
     UserPrompt,
-    content_placeholder,
 )
 from amux_tui.text import one_line, visible
 from amux_tui.ui.render_text import (
     Line,
+    LiteralMarkdown,
     Piece,
     TextSplitter,
     render_lines,
@@ -50,7 +50,7 @@ from amux_tui.ui.render_text import (
 
 __all__ = [
     "STATUS_GLYPHS", "Palette", "body_kind", "default_collapsed", "format_hhmm",
-    "is_collapsible", "render_block", "render_body_piece", "render_head", "tool_content_lines",
+    "is_collapsible", "render_block", "render_body_piece", "render_head",
 ]  # fmt: skip
 
 STATUS_GLYPHS = {
@@ -64,12 +64,6 @@ PLAN_BOXES = {"pending": "☐", "in_progress": "◐", "completed": "☑"}
 NOTICE_ICONS = {"info": "ℹ", "warning": "⚠", "error": "✗"}
 TOOL_FOLD_LINES = 20
 """A finished tool call with more content lines than this starts collapsed."""
-TOOL_MAX_LINES = 400
-"""Content lines shown for one tool call; the rest is summarised (the log keeps it all)."""
-TOOL_LINE_CHARS = 2000
-"""Characters shown of one content line (a minified file must not be wrapped whole)."""
-DIFF_MAX_LINES = 5000
-"""Old + new lines above which a diff is summarised: difflib is superlinear on big inputs."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +104,7 @@ def default_collapsed(block: Block) -> bool:
     if isinstance(block, ToolCall) and block.content:
         if block.status in ("pending", "in_progress"):
             return False  # running: show what it does
-        return tool_content_lines(block) > TOOL_FOLD_LINES
+        return content_lines(block) > TOOL_FOLD_LINES
     return False
 
 
@@ -224,98 +218,53 @@ def _tool_head(block: ToolCall, palette: Palette, collapsed: bool) -> Renderable
     if not block.content:
         return head
     if collapsed:
-        n = tool_content_lines(block)
+        n = content_lines(block)
         head.append(f"  ▸ {n} line{'s' if n != 1 else ''}", palette.muted)
         return head
     body = _tool_content(block, palette)
-    if not body.plain:
+    if body is None:
         return head
     return Group(head, Padding(body, (0, 0, 0, 2)))
 
 
-def tool_content_lines(block: ToolCall) -> int:
-    """Roughly how many lines the tool call's content shows when expanded."""
-    total = 0
-    for item in block.content:
-        kind = item.get("type")
-        if kind == "diff":
-            old, new = item.get("oldText"), item.get("newText")
-            total += 1 + _count_lines(old) + _count_lines(new)
-        elif kind == "content":
-            total += _count_lines(_item_text(item))
-        elif kind == "terminal":
-            total += 1
-    return total
-
-
-def _count_lines(text: Any) -> int:
-    return text.count("\n") + 1 if isinstance(text, str) and text else 0
-
-
-def _item_text(item: dict) -> str | None:
-    inner = item.get("content")
-    if isinstance(inner, dict):
-        if inner.get("type") == "text":
-            text = inner.get("text")
-            return text if isinstance(text, str) else None
-        return content_placeholder(inner)
-    return inner if isinstance(inner, str) else None
-
-
-def _tool_content(block: ToolCall, palette: Palette) -> Text:
-    """Text content, diffs and terminals, capped at :data:`TOOL_MAX_LINES` lines."""
-    lines: list[tuple[str, Style | None]] = []
-    for item in block.content:
-        kind = item.get("type")
-        if kind == "diff":
-            lines.extend(_diff_lines(item, palette))
-        elif kind == "content":
-            text = _item_text(item)
-            if text:
-                text = text.rstrip("\n")  # a final newline is not an empty last line
-                lines.extend((line, None) for line in text.split("\n", TOOL_MAX_LINES + 1))
-        elif kind == "terminal":
-            tid = item.get("terminalId")
-            label = str(tid) if isinstance(tid, (str, int)) and not isinstance(tid, bool) else "?"
-            lines.append((f"[terminal {one_line(label, 80)}]", palette.muted))
-    out = Text(overflow="fold")
-    for i, (line, style) in enumerate(lines[:TOOL_MAX_LINES]):
-        if i:
-            out.append("\n")
-        if len(line) > TOOL_LINE_CHARS:
-            line = line[:TOOL_LINE_CHARS] + f" … ({len(line) - TOOL_LINE_CHARS:,} more characters)"
-        out.append(visible(line), style)
-    if len(lines) > TOOL_MAX_LINES:
-        more = tool_content_lines(block) - TOOL_MAX_LINES
-        out.append(f"\n… {max(more, 1)} more lines (full output in the room log)", palette.muted)
-    return out
-
-
-def _diff_lines(item: dict, palette: Palette) -> list[tuple[str, Style | None]]:
-    path = item.get("path")
-    path = path if isinstance(path, str) and path else "file"
-    old, new = item.get("oldText"), item.get("newText")
-    old_lines = old.splitlines() if isinstance(old, str) else []
-    new_lines = new.splitlines() if isinstance(new, str) else []
-    label = path if isinstance(old, str) else f"{path} (new file)"
-    out: list[tuple[str, Style | None]] = [(label, palette.title)]
-    if len(old_lines) + len(new_lines) > DIFF_MAX_LINES:
-        summary = f"{len(old_lines):,} → {len(new_lines):,} lines (too large to diff here)"
-        return [*out, (summary, palette.muted)]
-    for line in difflib.unified_diff(old_lines, new_lines, lineterm="", n=3):
-        if line.startswith(("---", "+++")):
-            continue  # the path is shown above
-        if line.startswith("@@"):
-            out.append((line, palette.accent))
-        elif line.startswith("+"):
-            out.append((line, palette.diff_add))
-        elif line.startswith("-"):
-            out.append((line, palette.diff_remove))
+def _tool_content(block: ToolCall, palette: Palette) -> RenderableType | None:
+    """Text (Markdown where the agent wrote Markdown), diffs and terminals, bounded."""
+    content = tool_content(block)
+    out: list[RenderableType] = []
+    for part in content.parts:
+        if isinstance(part, TextPart):
+            if part.markdown:
+                out.append(LiteralMarkdown(visible(part.text), palette.code_theme))
+            else:
+                out.append(Text(visible(part.text), overflow="fold"))
+        elif isinstance(part, DiffPart):
+            out.append(_diff_text(part, palette))
         else:
-            out.append((line, None))
-        if len(out) > TOOL_MAX_LINES:
-            break
-    return out
+            out.append(Text(f"[terminal {one_line(part.terminal_id, 80)}]", palette.muted))
+    if content.hidden_lines:
+        more = f"… {content.hidden_lines:,} more lines (full output in the room log)"
+        out.append(Text(more, palette.muted))
+    return Group(*out) if out else None
+
+
+def _diff_text(part: DiffPart, palette: Palette) -> Text:
+    label = f"{part.path} (new file)" if part.new_file else part.path
+    text = Text(overflow="fold")
+    text.append(visible(label), palette.title)
+    if part.summary is not None:
+        text.append("\n" + part.summary, palette.muted)
+    for line in part.lines:
+        if line.startswith("@@"):
+            style = palette.accent
+        elif line.startswith("+"):
+            style = palette.diff_add
+        elif line.startswith("-"):
+            style = palette.diff_remove
+        else:
+            style = None
+        text.append("\n")
+        text.append(visible(line), style)
+    return text
 
 
 def _plan_head(block: Plan, palette: Palette, collapsed: bool) -> RenderableType:

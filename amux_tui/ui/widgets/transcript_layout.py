@@ -21,6 +21,7 @@ from itertools import accumulate, islice
 
 from rich.console import Console
 
+from amux_tui.engine.tool_content import MAX_LINES, content_lines
 from amux_tui.engine.transcript_blocks import (
     AgentText,
     Block,
@@ -34,14 +35,12 @@ from amux_tui.engine.transcript_blocks import (
     TurnEnd,
 )
 from amux_tui.ui.render_blocks import (
-    TOOL_MAX_LINES,
     Palette,
     body_kind,
     default_collapsed,
     has_head,
     render_body_piece,
     render_head,
-    tool_content_lines,
 )
 from amux_tui.ui.render_text import Line, Piece, TextSplitter, estimate_lines
 
@@ -256,7 +255,7 @@ class TranscriptLayout:
             text = block.text
             return self._shown(block, head + estimate_lines(len(text), text.count("\n"), w))
         if isinstance(block, ToolCall):
-            body = 0 if collapsed else min(tool_content_lines(block), TOOL_MAX_LINES + 1)
+            body = 0 if collapsed else min(content_lines(block), MAX_LINES + 1)
             return self._shown(block, 1 + body)
         if isinstance(block, Plan):
             return self._shown(block, 1 + len(block.entries))

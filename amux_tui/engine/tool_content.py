@@ -1,0 +1,171 @@
+"""What a tool call's content shows, bounded: shared by the transcript view and the export.
+
+ACP tool calls carry a list of content items: text (often Markdown — Claude's tool output
+arrives as a fenced ``console`` block), diffs and terminal references. :func:`tool_content`
+turns them into parts with the same limits everywhere (lines, characters per line, diff
+size), so the screen and the Markdown export agree and neither holds a 32 MiB tool output
+in one piece. The room log keeps everything.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from amux_tui.engine.transcript_blocks import ToolCall, content_placeholder
+
+MAX_LINES = 400
+"""Content lines shown for one tool call; the rest is summarised (the log keeps it all)."""
+LINE_CHARS = 2000
+"""Characters shown of one content line (a minified file must not be shown whole)."""
+DIFF_MAX_LINES = 5000
+"""Old + new lines above which a diff is summarised: difflib is superlinear on big inputs."""
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_BLOCK_MARK = re.compile(r"^ {0,3}(#{1,6} |[-*+] |\d{1,3}[.)] |> )")
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    """Text content; ``markdown`` when it is written as Markdown (fences, lists…)."""
+
+    text: str
+    markdown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DiffPart:
+    """A file edit: unified-diff body lines (no ``---``/``+++`` header), or a summary."""
+
+    path: str
+    new_file: bool
+    lines: tuple[str, ...]
+    summary: str | None = None  # set instead of ``lines`` when the diff is too large
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalPart:
+    """A reference to a terminal the agent ran (amux offers none, so only its id)."""
+
+    terminal_id: str
+
+
+Part = TextPart | DiffPart | TerminalPart
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContent:
+    """The parts to show and how many content lines were left out."""
+
+    parts: list[Part]
+    hidden_lines: int
+
+
+def looks_like_markdown(text: str) -> bool:
+    """Whether text is written as Markdown: a code fence, or two block markers (lists,
+    headings, quotes). Plain output (a command's stdout) stays plain."""
+    marks = 0
+    for line in text.splitlines()[:200]:
+        if _FENCE.match(line):
+            return True
+        if _BLOCK_MARK.match(line):
+            marks += 1
+            if marks >= 2:
+                return True
+    return False
+
+
+def item_text(item: dict) -> str | None:
+    """The text of a ``content`` item (a placeholder for images and resources)."""
+    inner = item.get("content")
+    if isinstance(inner, dict):
+        if inner.get("type") == "text":
+            text = inner.get("text")
+            return text if isinstance(text, str) else None
+        return content_placeholder(inner)
+    return inner if isinstance(inner, str) else None
+
+
+def content_lines(block: ToolCall) -> int:
+    """Roughly how many lines the tool call's content shows when expanded."""
+    total = 0
+    for item in block.content:
+        kind = item.get("type")
+        if kind == "diff":
+            total += 1 + _count_lines(item.get("oldText")) + _count_lines(item.get("newText"))
+        elif kind == "content":
+            total += _count_lines(item_text(item))
+        elif kind == "terminal":
+            total += 1
+    return total
+
+
+def tool_content(block: ToolCall, max_lines: int = MAX_LINES) -> ToolContent:
+    """The tool call's content as parts, at most ``max_lines`` lines in all."""
+    parts: list[Part] = []
+    budget = max_lines
+    for item in block.content:
+        if budget <= 0:
+            break
+        kind = item.get("type")
+        if kind == "content":
+            text = item_text(item)
+            if text:
+                part, used = _text_part(text.rstrip("\n"), budget)
+                parts.append(part)
+                budget -= used
+        elif kind == "diff":
+            part = _diff_part(item, budget)
+            parts.append(part)
+            budget -= 1 + len(part.lines) + (1 if part.summary else 0)
+        elif kind == "terminal":
+            tid = item.get("terminalId")
+            label = str(tid) if isinstance(tid, (str, int)) and not isinstance(tid, bool) else "?"
+            parts.append(TerminalPart(label))
+            budget -= 1
+    shown = max_lines - max(budget, 0)
+    hidden = max(0, content_lines(block) - shown) if budget <= 0 else 0
+    return ToolContent(parts, hidden)
+
+
+def _text_part(text: str, budget: int) -> tuple[TextPart, int]:
+    markdown = looks_like_markdown(text)
+    lines = text.split("\n", budget)
+    if len(lines) > budget:
+        lines = lines[:budget]
+    lines = [_cap(line) for line in lines]
+    if markdown and sum(1 for line in lines if _FENCE.match(line)) % 2:
+        fence = next(m.group(1) for line in lines if (m := _FENCE.match(line)))
+        lines.append(fence[0] * len(fence))  # cut inside a code block: close it
+    return TextPart("\n".join(lines), markdown), len(lines)
+
+
+def _diff_part(item: dict, budget: int) -> DiffPart:
+    path = item.get("path")
+    path = path if isinstance(path, str) and path else "file"
+    old, new = item.get("oldText"), item.get("newText")
+    old_lines = old.splitlines() if isinstance(old, str) else []
+    new_lines = new.splitlines() if isinstance(new, str) else []
+    new_file = not isinstance(old, str)
+    if len(old_lines) + len(new_lines) > DIFF_MAX_LINES:
+        summary = f"{len(old_lines):,} → {len(new_lines):,} lines (too large to diff here)"
+        return DiffPart(path, new_file, (), summary)
+    body: list[str] = []
+    for line in difflib.unified_diff(old_lines, new_lines, lineterm="", n=3):
+        if line.startswith(("---", "+++")):
+            continue  # the path is shown apart
+        if len(body) >= budget - 1:
+            break
+        body.append(_cap(line))
+    return DiffPart(path, new_file, tuple(body))
+
+
+def _cap(line: str) -> str:
+    if len(line) <= LINE_CHARS:
+        return line
+    return line[:LINE_CHARS] + f" … ({len(line) - LINE_CHARS:,} more characters)"
+
+
+def _count_lines(text: object) -> int:
+    return text.count("\n") + 1 if isinstance(text, str) and text else 0
