@@ -5,60 +5,65 @@ Pilot hands the app ready-made key events; a terminal sends bytes. This module s
 everything amux draws to a pyte screen, so tests read what a user sees. The raw output is kept
 too, for the escape sequences amux emitted (OSC 52 clipboard writes, terminal modes).
 
-Example (pytest; from a script, put ``tests/`` on ``sys.path`` first)::
+Example (in pytest ``tests/`` is importable; a script puts it on ``sys.path`` first)::
 
     from terminal import AmuxTerminal
 
-    with AmuxTerminal(home, cols=80, rows=24) as term:  # also AmuxTerminal(home, "new", "--title", "x")
-        term.wait_ready()                               # raw mode, UI drawn
-        term.type("hello")
-        term.wait_for("hello")
-        term.press("enter")                             # CR, as a terminal sends Enter
-        term.wait_for("Demo reply", timeout=30)
-        print(term.measure_echo("x"))                   # key-to-screen latency, seconds
+    with AmuxTerminal(home, cols=80, rows=24) as term:  # or (home, "new", "--title", "x")
+        term.wait_ready()                    # raw mode and the footer: keys now reach amux
+        term.type("hello", wait_echo=True)
+        mark = term.mark()
+        term.press("enter")                  # CR, as a terminal sends Enter
+        term.wait_for("Demo reply", since=mark)
+        latency = term.measure_echo("x")     # seconds from key to screen
         term.press("ctrl+q")
         assert term.wait_exit() == 0
-    rooms = term.cli_json("ls", "--json")               # the CLI against the same home
+    rooms = term.cli_json("ls", "--json")    # the CLI on the same home
 
 ``AmuxTerminal(home=None, *args, cols=160, rows=48, env=None, cwd=None, controlling_tty=True)``
-starts amux at once (own session and process group; TERM=xterm-256color; ``AMUX_HOME=home``, a
-temporary home removed on close when ``home`` is None; ``AMUX_DEMO_CHUNK_DELAY`` as conftest sets
-it; variables naming another terminal or multiplexer (TMUX, TERM_PROGRAM, …) removed, ``env``
-applied last, e.g. ``env={"TMUX": "/tmp/tmux-1/default,1,0"}``). A daemon thread reads the pty
-continuously; every method is safe to call while it runs. Leaving the ``with`` block (or
-``close()``) kills amux's process group and its descendants.
+starts amux at once, in its own session and process group, the pty as controlling terminal (so
+closing it sends SIGHUP; ``controlling_tty=False``: no SIGHUP, as under the old tests).
+Environment (``terminal_env``): TERM=xterm-256color, ``AMUX_HOME=home`` (None: a temporary home,
+removed on close), ``AMUX_DEMO_CHUNK_DELAY`` as conftest sets it, variables naming another
+terminal or multiplexer (TMUX, TERM_PROGRAM, …) removed, then ``env``, e.g.
+``env={"TMUX": "/tmp/tmux-1000/default,1,0"}``. A daemon thread reads the pty all the time;
+methods are safe to call meanwhile. Leaving the ``with`` block (``close()``) kills amux's
+process group and every descendant. Attributes: ``proc``, ``pid``, ``home``, ``env``, ``screen``.
 
 Screen (pyte; the alternate screen is not emulated, the last frame stays after exit):
   ``screen_text()`` rows joined by newlines · ``lines()`` rows, right-stripped · ``line(n)`` one
-  row (negative from the bottom) · ``cursor()`` (x, y) of the terminal cursor ·
-  ``cursor_hidden()`` · ``char(x, y)`` a pyte ``Char`` with colours and attributes ·
-  ``find(text)`` (x, y) of its first occurrence or None · ``mark()`` a point to wait "since".
-Raw output: ``raw`` all bytes · ``output_since(mark)`` · ``osc52_payloads(since=None)`` decoded
-  clipboard texts (tmux passthrough unwrapped) · ``modes()`` a ``Modes`` scan: ``private`` DEC
-  modes, ``bracketed_paste``, ``mouse``, ``focus_events``, ``kitty_flags``, ``modify_other_keys``
-  · ``raw_mode()`` whether the tty is in raw mode (amux took the keyboard).
-Input (bytes as xterm sends them; see ``encode_key``): ``send(data)`` raw bytes or text ·
-  ``press(*keys, protocol="xterm")`` named keys: "enter" (CR), "ctrl+j" (LF), "alt+1" (ESC 1),
-  "alt+enter", "escape", "tab", "shift+tab" (CSI Z), "up", "ctrl+pageup" (CSI 5;5~),
-  "ctrl+home" (CSI 1;5H), "ctrl+b" (0x02), "f5"… ; ``protocol="kitty"`` (CSI code;mods u,
-  e.g. shift+enter = CSI 13;2u) or ``"modify_other_keys"`` (CSI 27;mods;code~) for an app that
-  enabled them · ``type(text, per_key_pause=None, wait_echo=False)`` one key per write ·
-  ``paste(text)`` bracketed when amux enabled it (CSI 200~ … CSI 201~), LF sent as CR ·
+  row, negative from the bottom · ``find(text)`` (x, y) or None · ``cursor()`` (x, y) of the
+  terminal cursor · ``cursor_hidden()`` · ``char(x, y)`` pyte ``Char`` (colours, reverse…) ·
+  ``mark()`` a point to wait "since" · ``describe()`` screen and state, as failures show them.
+Raw output: ``raw`` every byte · ``output_since(mark)`` · ``osc52_payloads(since=0)`` decoded
+  clipboard texts (also inside tmux passthrough) · ``modes()`` what amux left enabled:
+  ``.private`` DEC modes, ``.bracketed_paste``, ``.mouse``, ``.focus_events``,
+  ``.alternate_screen``, ``.kitty_flags``, ``.modify_other_keys`` · ``raw_mode()`` tty raw?
+Input, as xterm sends it: ``send(bytes | str)`` as is · ``press(*keys, protocol="xterm")`` one
+  write per named key: "enter" CR, "ctrl+j" LF, "alt+1" ESC 1, "alt+enter" ESC CR, "escape",
+  "tab", "shift+tab" CSI Z, "up", "ctrl+pageup" CSI 5;5~, "ctrl+home" CSI 1;5H, "ctrl+b" 0x02,
+  "f5"…; ``protocol="kitty"`` (CSI code;mods u, e.g. shift+enter CSI 13;2u, with the flags amux
+  pushed) or ``"modify_other_keys"`` (CSI 27;mods;code~) · ``type(text, per_key_pause=None,
+  wait_echo=False)`` one character per write, optionally waiting for each echo ·
+  ``paste(text)`` bracketed (CSI 200~ … CSI 201~) when amux enabled it, LF sent as CR ·
   ``resize(cols, rows)``.
-Waiting (on events: every output read re-checks; generous timeouts are only failure bounds):
-  ``wait_for(text | regex | predicate, timeout=30, since=mark, poll=None)`` until the screen
-  shows it (with ``since``: shows it more times than at the mark), returns the clock time of the
-  read that made it true; fails with the screen in the message. ``poll=s`` also re-checks every
-  s seconds, for conditions outside the screen (logs) · ``wait_ready()`` · ``wait_stable(after=,
-  reads=3)`` text and cursor unchanged across ``reads`` consecutive output reads after the marker
-  (an idle amux keeps drawing its blinking cursor) · ``wait_exit(timeout)`` exit code ·
-  ``hangup()`` closes the terminal under amux (window closed).
-Benchmarks: ``measure_echo(key="x", expect=None)`` seconds from writing the key until the read
-  that puts it on screen (perf_counter; default: one more ``key`` character on screen).
-CLI: ``run_cli(*args)`` a ``CompletedProcess`` of ``python -m amux_tui ARGS`` on the same home ·
-  ``cli_json(*args)`` its stdout parsed as JSON.
-Module functions: ``encode_key(name, protocol=, kitty_flags=, app_cursor=)``,
-  ``bracketed_paste(text)``, ``parse_osc52(data)``, ``scan_modes(data)``.
+Waiting, on events (every output read re-checks; timeouts only bound a failure):
+  ``wait_for(text | regex | predicate, timeout=30, since=mark, poll=None)`` until the screen shows
+  it (``since``: more times than at the mark); returns the perf_counter time of the read that
+  did it; raises ``TerminalTimeout`` (an AssertionError) with the screen, at once if amux exits.
+  ``poll=s`` also re-checks every s seconds, for conditions on files (logs) · ``wait_ready()`` ·
+  ``wait_stable(after=None, reads=3)`` text and cursor unchanged over ``reads`` consecutive reads
+  after ``after`` (idle amux still draws its blinking cursor) · ``wait_exit(timeout)`` exit code
+  · ``hangup()`` closes the terminal under a running amux · ``wait_turns_settled(n)`` the
+  logs hold n turns, all ended (``turn_counts()``): wait for it before ctrl+q, which asks first
+  while a turn runs.
+Benchmarks: ``measure_echo(key="x", expect=None)`` seconds (perf_counter) from writing the key to
+  the read that shows it (default: one more ``key`` character on screen).
+CLI: ``run_cli(*args)`` ``python -m amux_tui ARGS`` on the same home, a CompletedProcess ·
+  ``cli_json(*args)`` its stdout as JSON.
+Module level: ``encode_key(name, protocol, kitty_flags=, app_cursor=)`` · ``bracketed_paste`` ·
+  ``parse_osc52(data)`` / ``osc52_writes(data)`` · ``scan_modes(data)`` · ``ScreenFeed(cols,
+  rows).feed(raw)`` a pyte screen from raw output · ``run_cli(home, *args)`` · ``terminal_env``.
 """
 
 from __future__ import annotations
@@ -88,6 +93,8 @@ from typing import Any, NamedTuple
 
 import pyte
 from wcwidth import wcswidth
+
+from amux_tui.engine import frames as F
 
 ESC = "\x1b"
 CSI = ESC + "["
@@ -197,16 +204,22 @@ def _kitty_key(bits: int, base: str, kitty_flags: int) -> bytes:
     if base in _CSI_TILDE:
         return f"{CSI}{_CSI_TILDE[base]}{mods}~".encode()
     report_all = bool(kitty_flags & 8)
-    if base in _C0_KEYS:
+    char = " " if base == "space" else base if len(base) == 1 else ""
+    text = ""  # what the key types: shift alone keeps it text, other modifiers do not
+    if char and bits in (0, 1) and (not bits or char.isalpha()):
+        text = char.upper() if bits else char
+    if base in _C0_KEYS and base != "space":
         legacy, code = _C0_KEYS[base]
         if not bits and not report_all and base != "escape":  # enter, tab, backspace stay legacy
             return legacy
         return f"{CSI}{code}{mods}u".encode()
     if not report_all and bits in (0, 1):  # text stays text unless "report all keys" is on
-        if bits and not base.isalpha():
-            raise ValueError(f"shift+{base!r}: send the shifted character itself")
-        return (base.upper() if bits else base).encode()
-    return f"{CSI}{ord(base)}{mods}u".encode()
+        if not text:
+            raise ValueError(f"shift+{char!r}: send the shifted character itself")
+        return text.encode()
+    if text and kitty_flags & 16:  # "report associated text": CSI code ; mods ; text u
+        return f"{CSI}{ord(char)};{bits + 1 if bits else ''};{ord(text)}u".encode()
+    return f"{CSI}{ord(char)}{mods}u".encode()
 
 
 def encode_key(
@@ -225,7 +238,8 @@ def encode_key(
     if protocol == "kitty":
         return _kitty_key(bits, base, kitty_flags)
     if protocol == "modify_other_keys":
-        if bits and base not in _CSI_LETTER and base not in _CSI_TILDE:
+        printable_shift = bits == 1 and len(base) == 1  # shift+a is still "A"
+        if bits and not printable_shift and base not in _CSI_LETTER and base not in _CSI_TILDE:
             code = _C0_KEYS[base][1] if base in _C0_KEYS else ord(base)
             return f"{CSI}27;{bits + 1};{code}~".encode()
         return _xterm_key(bits, base, app_cursor)
@@ -283,9 +297,9 @@ def parse_osc52(data: bytes) -> list[str]:
 
 
 _MODE_SEQUENCE = re.compile(
-    rb"\x1b\[\?([\d;]*)([hl])"  # DEC private modes set/reset
-    rb"|\x1b\[>(\d*)u|\x1b\[<(\d*)u|\x1b\[=(\d*)(?:;(\d*))?u"  # kitty push / pop / set
-    rb"|\x1b\[>4(?:;(\d*))?m|\x1b\[>4n"  # xterm modifyOtherKeys set / reset
+    rb"(?P<dec>\x1b\[\?[\d;]*[hl])"  # DEC private modes set (h) / reset (l)
+    rb"|(?P<push>\x1b\[>\d*u)|(?P<pop>\x1b\[<\d*u)|(?P<set>\x1b\[=[\d;]*u)"  # kitty keyboard
+    rb"|(?P<mok>\x1b\[>4(?:;\d*)?m)|(?P<mok_off>\x1b\[>4n)"  # xterm modifyOtherKeys
 )
 MOUSE_MODES = {9, 1000, 1001, 1002, 1003, 1005, 1006, 1015, 1016}
 
@@ -330,25 +344,23 @@ def scan_modes(data: bytes) -> Modes:
     """The modes ``data`` enabled: DEC private modes, kitty keyboard stack, modifyOtherKeys."""
     modes = Modes()
     for m in _MODE_SEQUENCE.finditer(data):
-        private, setting, push, pop, kset, kmode, mok = m.groups()
-        text = m.group(0)
-        if setting is not None:
-            for param in filter(None, private.split(b";")):
-                modes.private[int(param)] = setting == b"h"
-        elif text.startswith(b"\x1b[>") and text.endswith(b"u"):
-            modes.kitty_stack.append(int(push or 0))
-        elif text.startswith(b"\x1b[<"):
-            del modes.kitty_stack[max(0, len(modes.kitty_stack) - int(pop or 1)) :]
-        elif text.startswith(b"\x1b[="):
-            flags, how = int(kset or 0), int(kmode or 1)
+        kind, text = m.lastgroup, m.group(0)
+        numbers = [int(n) for n in re.findall(rb"\d+", text[3:])] if kind != "dec" else []
+        if kind == "dec":
+            for param in re.findall(rb"\d+", text):
+                modes.private[int(param)] = text.endswith(b"h")
+        elif kind == "push":
+            modes.kitty_stack.append(numbers[0] if numbers else 0)
+        elif kind == "pop":
+            del modes.kitty_stack[max(0, len(modes.kitty_stack) - (numbers or [1])[0]) :]
+        elif kind == "set":  # CSI = flags ; how u: 1 replace, 2 add, 3 remove
+            flags = numbers[0] if numbers else 0
+            how = numbers[1] if len(numbers) > 1 else 1
             top = modes.kitty_flags
             new = flags if how == 1 else top | flags if how == 2 else top & ~flags
-            if modes.kitty_stack:
-                modes.kitty_stack[-1] = new
-            else:
-                modes.kitty_stack.append(new)
-        elif text.endswith(b"m"):
-            modes.modify_other_keys = int(mok or 0)
+            modes.kitty_stack[-1:] = [new]
+        elif kind == "mok":  # CSI > 4 ; level m
+            modes.modify_other_keys = numbers[1] if len(numbers) > 1 else 0
         else:  # CSI > 4 n
             modes.modify_other_keys = 0
     return modes
@@ -358,6 +370,32 @@ def scan_modes(data: bytes) -> Modes:
 # underline, ``CSI < u`` would draw a "u"), and DCS/APC/PM/SOS strings (drawn as text by pyte).
 _NOT_FOR_PYTE = re.compile(rb"\x1b\[[<=>][0-?]*[ -/]*[@-~]|\x1b[P_^X](?:[^\x1b]|\x1b\x1b)*\x1b\\")
 _INCOMPLETE = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*|[P_^X](?:[^\x1b]|\x1b\x1b)*\x1b?)?\Z")
+
+
+class ScreenFeed:
+    """A pyte screen fed with raw terminal output, in chunks split anywhere.
+
+    Sequences pyte would misread are dropped first (a sequence split across chunks waits for
+    its end). Also useful alone: ``ScreenFeed(160, 48).feed(term.raw)`` replays a session.
+    """
+
+    def __init__(self, cols: int, rows: int, answer: Callable[[str], None] | None = None) -> None:
+        self.screen = pyte.Screen(cols, rows)
+        if answer is not None:  # a terminal answers DA/DSR queries
+            self.screen.write_process_input = answer
+        self._stream = pyte.ByteStream(self.screen)
+        self._pending = b""
+
+    def feed(self, data: bytes) -> ScreenFeed:
+        """Draw ``data``; ``b""`` (end of output) flushes a held incomplete sequence."""
+        chunk, self._pending = self._pending + data, b""
+        if data and (incomplete := _INCOMPLETE.search(chunk)):
+            chunk, self._pending = chunk[: incomplete.start()], chunk[incomplete.start() :]
+        self._stream.feed(_NOT_FOR_PYTE.sub(b"", chunk))
+        return self
+
+    def lines(self) -> list[str]:
+        return [row.rstrip() for row in self.screen.display]
 
 
 # --------------------------------------------------------------------------- the terminal
@@ -392,7 +430,7 @@ class _Watcher:
             return True
         try:
             value = self.check()
-        except BaseException as exc:  # reported in the waiting thread
+        except Exception as exc:  # raised in the waiting thread
             self.error = exc
             self.done.set()
             return True
@@ -427,12 +465,10 @@ class AmuxTerminal:
         self.home.mkdir(parents=True, exist_ok=True)
         self.cols, self.rows = cols, rows
         self.controlling_tty = controlling_tty
-        self.env = terminal_env(self.home, cols, rows, env)
-        self.raw = b""
-        self.screen = pyte.Screen(cols, rows)
-        self.screen.write_process_input = self._answer  # a terminal answers DA/DSR queries
-        self._stream = pyte.ByteStream(self.screen)
-        self._pending = b""
+        self.env = terminal_env(self.home, env)
+        self._raw = bytearray()
+        self._view = ScreenFeed(cols, rows, answer=self._answer)
+        self.screen = self._view.screen
         self._lock = threading.RLock()
         self._watchers: list[_Watcher] = []
         self._reads = 0
@@ -550,7 +586,7 @@ class AmuxTerminal:
                 continue
             except OSError as exc:  # EIO: every process holding the pty closed it
                 if exc.errno not in (errno.EIO, errno.EBADF):
-                    raise
+                    self._reader_error = exc
                 data = b""
             at = time.perf_counter()
             with self._lock:
@@ -569,15 +605,9 @@ class AmuxTerminal:
                 watcher.done.set()
 
     def _feed(self, data: bytes) -> None:
-        self.raw += data
+        self._raw += data
         self._reads += 1
-        chunk = self._pending + data
-        self._pending = b""
-        if data:
-            incomplete = _INCOMPLETE.search(chunk)
-            if incomplete:
-                chunk, self._pending = chunk[: incomplete.start()], chunk[incomplete.start() :]
-        self._stream.feed(_NOT_FOR_PYTE.sub(b"", chunk))
+        self._view.feed(data)
 
     def _answer(self, text: str) -> None:
         with contextlib.suppress(OSError):
@@ -588,7 +618,7 @@ class AmuxTerminal:
     def lines(self) -> list[str]:
         """Every row of the screen, trailing blanks removed."""
         with self._lock:
-            return [row.rstrip() for row in self.screen.display]
+            return self._view.lines()
 
     def line(self, n: int) -> str:
         """Row ``n`` (0 at the top; negative counts from the bottom), trailing blanks removed."""
@@ -623,12 +653,19 @@ class AmuxTerminal:
     def mark(self) -> Mark:
         """The current point: wait for things shown after it with ``wait_for(..., since=mark)``."""
         with self._lock:
-            return Mark(len(self.raw), self.screen_text())
+            return Mark(len(self._raw), self.screen_text())
+
+    @property
+    def raw(self) -> bytes:
+        """Every byte amux wrote to the terminal so far."""
+        with self._lock:
+            return bytes(self._raw)
 
     def output_since(self, mark: Mark | int = 0) -> bytes:
+        """The bytes amux wrote after ``mark`` (a ``Mark`` or a raw offset)."""
         offset = mark.offset if isinstance(mark, Mark) else mark
         with self._lock:
-            return self.raw[offset:]
+            return bytes(self._raw[offset:])
 
     def osc52_payloads(self, since: Mark | int = 0) -> list[str]:
         """Decoded texts amux wrote to the clipboard with OSC 52 (since ``since``)."""
@@ -653,7 +690,7 @@ class AmuxTerminal:
             rows.pop()
         state = "running" if self.alive() else f"exited with {self.proc.returncode}"
         with self._lock:
-            tail = self.raw[-300:]
+            tail = bytes(self._raw[-300:])
         border = "-" * min(self.cols, 100)
         error = (
             f"\nthe harness failed to read: {self._reader_error!r}" if self._reader_error else ""
@@ -809,6 +846,8 @@ class AmuxTerminal:
         if watcher.error is not None:
             raise watcher.error
         if not watcher.value:  # the output ended with the condition still false
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)  # the pty closes just before the process is reaped
             state = "closed the pty" if self.alive() else f"exited ({self.proc.returncode})"
             raise TerminalTimeout(f"amux {state} before {what} appeared\n{self.describe()}")
         return watcher.at
@@ -861,7 +900,40 @@ class AmuxTerminal:
         self.send(data)
         return self._await(watcher, timeout, None, f"the echo of {key!r}") - start
 
-    # ------------------------------------------------------------------ the CLI
+    # ------------------------------------------------------------------ the logs and the CLI
+
+    def turn_counts(self) -> tuple[int, int]:
+        """(turns started, turns ended) over every room log of the home; a line still being
+        written is skipped."""
+        begun = ended = 0
+        for path in (self.home / "rooms").glob("*.jsonl"):
+            for line in path.read_text().splitlines():
+                try:
+                    method = json.loads(line)["frame"].get("method")
+                except ValueError:
+                    continue
+                begun += method == F.TURN_STARTED
+                ended += method in (F.TURN_COMPLETE, F.TURN_INTERRUPTED)
+        return begun, ended
+
+    def wait_turns_settled(self, started: int, timeout: float = 30.0) -> None:
+        """Wait until the logs hold ``started`` turns and every one of them has ended.
+
+        The screen alone cannot say it: a quick turn may never paint "busy" at all.
+        """
+        counts = (0, 0)
+
+        def settled(t: AmuxTerminal) -> bool:
+            nonlocal counts
+            counts = t.turn_counts()
+            return counts[0] >= started and counts[1] == counts[0]
+
+        try:
+            self.wait_for(settled, timeout, poll=0.05, what=f"{started} settled turns")
+        except TerminalTimeout as exc:
+            raise TerminalTimeout(
+                f"turns did not settle: {counts[0]} started, {counts[1]} ended\n{exc}"
+            ) from None
 
     def run_cli(
         self, *args: str, check: bool = True, timeout: float = 60.0
@@ -875,18 +947,16 @@ class AmuxTerminal:
 
 
 def terminal_env(
-    home: str | os.PathLike[str],
-    cols: int = 160,
-    rows: int = 48,
-    extra: Mapping[str, str] | None = None,
+    home: str | os.PathLike[str], extra: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The environment amux gets: ours without other terminals' variables, the home, an
-    xterm-256color of ``cols`` x ``rows``, the test chunk delay, then ``extra``."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in FOREIGN_TERMINAL_VARS and not k.startswith("TEXTUAL")
-    }
+    """The environment amux gets: ours without other terminals' variables, the home,
+    TERM=xterm-256color, the test chunk delay, then ``extra``.
+
+    COLUMNS and LINES are removed, not set: Textual would take them over the pty's size and
+    never follow a resize.
+    """
+    dropped = {*FOREIGN_TERMINAL_VARS, "COLUMNS", "LINES"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("TEXTUAL")}
     env.update(
         AMUX_HOME=str(home),
         AMUX_DEMO_STATE=str(Path(home) / "demo-agent"),
@@ -895,8 +965,6 @@ def terminal_env(
             os.environ.get("AMUX_TEST_CHUNK_DELAY", DEFAULT_CHUNK_DELAY),
         ),
         TERM="xterm-256color",
-        COLUMNS=str(cols),
-        LINES=str(rows),
     )
     env.update(extra or {})
     return env

@@ -14,43 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from terminal import AmuxTerminal, TerminalTimeout, run_cli
+from terminal import AmuxTerminal, run_cli
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
-
-
-def _turn_counts(home: Path) -> tuple[int, int]:
-    """(turns started, turns ended) in every room log; a line still being written is skipped."""
-    begun = ended = 0
-    for path in (home / "rooms").glob("*.jsonl"):
-        for line in path.read_text().splitlines():
-            try:
-                method = json.loads(line)["frame"].get("method")
-            except ValueError:
-                continue
-            begun += method == "amux/turn_started"
-            ended += method in ("amux/turn_complete", "amux/turn_interrupted")
-    return begun, ended
-
-
-def wait_turns_settled(term: AmuxTerminal, started: int, timeout: float = 30.0) -> None:
-    """Wait until the logs hold ``started`` turns and every one of them has ended.
-
-    The screen alone cannot say it: a quick turn may never paint "busy" at all.
-    """
-    counts = (0, 0)
-
-    def settled(t: AmuxTerminal) -> bool:
-        nonlocal counts
-        counts = _turn_counts(t.home)
-        return counts[0] >= started and counts[1] == counts[0]
-
-    try:
-        term.wait_for(settled, timeout, poll=0.05, what=f"{started} settled turns")
-    except TerminalTimeout as exc:
-        raise AssertionError(
-            f"turns did not settle: {counts[0]} started, {counts[1]} ended\n{exc}"
-        ) from None
 
 
 def _amux_ls(home: Path) -> list[dict]:
@@ -69,7 +35,7 @@ def test_amux_in_a_pty_prompt_reply_quit_and_resume(tmp_path):
         term.press("enter")
         term.wait_for("Demo reply", since=mark)
         term.wait_for("This is the first prompt of this session.", since=mark)
-        wait_turns_settled(term, 1)
+        term.wait_turns_settled(1)
         term.press("ctrl+q")
         assert term.wait_exit() == 0
 
@@ -87,7 +53,7 @@ def test_amux_in_a_pty_prompt_reply_quit_and_resume(tmp_path):
         term.type("/recall\r")
         # The agent resumed its session: it still holds the earlier prompt.
         term.wait_for("This session holds 1 earlier prompt", since=mark)
-        wait_turns_settled(term, 2)
+        term.wait_turns_settled(2)
         term.press("ctrl+q")
         assert term.wait_exit() == 0
     rooms = _amux_ls(home)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from terminal import AmuxTerminal
-from test_e2e_pty import _amux_ls, wait_turns_settled
+from test_e2e_pty import _amux_ls
 
 from amux_tui.engine import frames as F
 
@@ -48,7 +48,7 @@ def _talk(term: AmuxTerminal, text: str, turns: int) -> None:
     term.type(text)
     term.press("enter")
     term.wait_for("Demo reply", since=mark)
-    wait_turns_settled(term, turns)
+    term.wait_turns_settled(turns)
 
 
 def test_three_rooms_survive_quit_and_reopen(tmp_path):
