@@ -58,7 +58,8 @@ Waiting, on events (every output read re-checks; timeouts only bound a failure):
   logs hold n turns, all ended (``turn_counts()``): wait for it before ctrl+q, which asks first
   while a turn runs.
 Benchmarks: ``measure_echo(key="x", expect=None)`` seconds (perf_counter) from writing the key to
-  the read that shows it (default: one more ``key`` character on screen).
+  the read that shows it (default: one more ``key`` character on screen). From a shell:
+  ``python tests/terminal.py [KEYS] [COLSxROWS]`` prints the median, min and max.
 CLI: ``run_cli(*args)`` ``python -m amux_tui ARGS`` on the same home, a CompletedProcess ·
   ``cli_json(*args)`` its stdout as JSON.
 Module level: ``encode_key(name, protocol, kitty_flags=, app_cursor=)`` · ``bracketed_paste`` ·
@@ -1031,3 +1032,24 @@ def _descendants(root: int) -> list[int]:
 
 def _group_members(pgid: int) -> list[int]:
     return [pid for pid, (_, pgrp) in _all_processes().items() if pgrp == pgid and pid != pgid]
+
+
+def _main() -> None:
+    """``python tests/terminal.py [KEYS] [COLSxROWS]``: key-echo latency of a fresh amux."""
+    import statistics
+
+    keys = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    cols, rows = map(int, (sys.argv[2] if len(sys.argv) > 2 else "160x48").split("x"))
+    with AmuxTerminal(cols=cols, rows=rows) as term:
+        term.wait_ready()
+        term.wait_for("ready")
+        figures = [term.measure_echo("x") for _ in range(keys)]
+        term.press("ctrl+q")
+        term.wait_exit()
+    ms = sorted(f * 1000 for f in figures)
+    print(f"key echo over {keys} keys at {cols}x{rows}: median {statistics.median(ms):.2f} ms, "
+          f"min {ms[0]:.2f} ms, max {ms[-1]:.2f} ms")  # fmt: skip
+
+
+if __name__ == "__main__":
+    _main()
