@@ -13,13 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_e2e_pty import Terminal, _amux_ls, wait_turns_settled
+from terminal import AmuxTerminal
+from test_e2e_pty import _amux_ls
 
 from amux_tui.engine import frames as F
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")]
-
-CTRL_B, CTRL_Q, CTRL_U, TAB = "\x02", "\x11", "\x15", "\t"
 
 
 def _records(home: Path, room_id: str) -> list[dict]:
@@ -27,22 +26,29 @@ def _records(home: Path, room_id: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _wait_records(term: Terminal, home: Path, room_id: str, start: int, method: str) -> list[dict]:
+def _wait_records(term: AmuxTerminal, room_id: str, start: int, method: str) -> list[dict]:
     """The room's records after ``start``, once one with ``method`` is among them."""
-    for _ in range(300):
-        new = _records(home, room_id)[start:]
-        if any(r["frame"].get("method") == method for r in new):
-            return new
-        term.pump(0.05)
-    raise AssertionError(f"{method} never recorded in {room_id}")
+    found: list[dict] = []
+
+    def recorded(t: AmuxTerminal) -> bool:
+        nonlocal found
+        try:
+            found = _records(t.home, room_id)[start:]
+        except ValueError:  # a line still being written: look again at the next check
+            return False
+        return any(r["frame"].get("method") == method for r in found)
+
+    term.wait_for(recorded, 15, poll=0.05, what=f"{method} recorded in {room_id}")
+    return found
 
 
-def _talk(term: Terminal, home: Path, text: str, turns: int) -> None:
+def _talk(term: AmuxTerminal, text: str, turns: int) -> None:
     """Send a prompt, see the reply, and wait until the turn is over (logs say so)."""
-    mark = len(term.text)
-    term.type(text + "\r")
+    mark = term.mark()
+    term.type(text)
+    term.press("enter")
     term.wait_for("Demo reply", since=mark)
-    wait_turns_settled(term, home, turns)
+    term.wait_turns_settled(turns)
 
 
 def test_three_rooms_survive_quit_and_reopen(tmp_path):
@@ -50,20 +56,18 @@ def test_three_rooms_survive_quit_and_reopen(tmp_path):
     home.mkdir()
     for turns, title in enumerate(("alpha", "bravo", "charlie"), start=1):
         # `amux new` creates the room and opens the TUI focused on it.
-        term = Terminal(home, args=["new", "--title", title])
-        try:
-            term.wait_for("ctrl+q quit")
+        with AmuxTerminal(home, "new", "--title", title) as term:
+            term.wait_ready()
+            term.wait_for(f"{turns} ● {title}")  # the new room is focused: its header
             term.wait_for("ready")
-            term.pump(0.5)
-            _talk(term, home, f"{title} talks", turns)
+            _talk(term, f"{title} talks", turns)
             if title == "charlie":
                 term.type("unsent charlie draft")
-                term.type(CTRL_B + "z")
-                term.pump(0.5)
-            term.type(CTRL_Q)
+                term.wait_for("unsent charlie draft")
+                term.press("ctrl+b", "z")
+                term.wait_for("ctrl+b z single")  # tiled: the footer offers the way back
+            term.press("ctrl+q")
             assert term.wait_exit() == 0
-        finally:
-            term.close()
 
     rooms = _amux_ls(home)
     assert [r["title"] for r in rooms] == ["alpha", "bravo", "charlie"]
@@ -75,19 +79,18 @@ def test_three_rooms_survive_quit_and_reopen(tmp_path):
     assert meta["draft"] == "unsent charlie draft"
     before = {t: len(_records(home, rid)) for t, rid in ids.items()}
 
-    term = Terminal(home)
-    try:
-        term.wait_for("ctrl+q quit")
+    with AmuxTerminal(home) as term:
+        term.wait_ready()
         # Tiled, titles in order, transcripts back from the logs (each pane follows the end
         # of its reply), and the draft is back in charlie's prompt.
         term.wait_for("3 ● charlie")
         term.wait_for("unsent charlie draft")
         term.wait_for("ctrl+b z single")  # the footer offers the way back: tiled is on
         term.wait_for("This is the first prompt of this session.")
-        text = term.text
+        text = term.screen_text()
         assert text.index("1 ○ alpha") < text.index("2 ○ bravo")
         # Only the focused room starts: its agent resumes through session/load.
-        charlie = _wait_records(term, home, ids["charlie"], before["charlie"], F.SESSION_RESUMED)
+        charlie = _wait_records(term, ids["charlie"], before["charlie"], F.SESSION_RESUMED)
         resumed = [
             r["frame"]["params"] for r in charlie if r["frame"]["method"] == F.SESSION_RESUMED
         ]
@@ -104,8 +107,8 @@ def test_three_rooms_survive_quit_and_reopen(tmp_path):
             new = _records(home, ids[title])[before[title] :]
             assert all(r["frame"]["method"] != F.SESSION_RESUMED for r in new), title
         # Focusing alpha starts it (and resumes its own session).
-        term.type(CTRL_B + "1")
-        new = _wait_records(term, home, ids["alpha"], before["alpha"], F.SESSION_RESUMED)
+        term.press("ctrl+b", "1")
+        new = _wait_records(term, ids["alpha"], before["alpha"], F.SESSION_RESUMED)
         assert [
             r["frame"]["params"]["via"] for r in new if r["frame"]["method"] == F.SESSION_RESUMED
         ] == ["load"]
@@ -113,10 +116,8 @@ def test_three_rooms_survive_quit_and_reopen(tmp_path):
             r["frame"]["method"] != F.SESSION_RESUMED
             for r in _records(home, ids["bravo"])[before["bravo"] :]
         )
-        term.type(CTRL_Q)
+        term.press("ctrl+q")
         assert term.wait_exit() == 0
-    finally:
-        term.close()
     rooms = _amux_ls(home)
     assert [r["title"] for r in rooms] == ["alpha", "bravo", "charlie"]
     assert all(r["segments"] == 1 for r in rooms)

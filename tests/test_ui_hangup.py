@@ -8,7 +8,7 @@ import signal
 import sys
 
 import pytest
-from test_e2e_pty import Terminal
+from terminal import AmuxTerminal
 
 from amux_tui.engine import frames as F
 
@@ -18,16 +18,13 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX p
 def test_sighup_quits_cleanly_and_settles_the_running_turn(tmp_path):
     home = tmp_path / "amux-home"
     home.mkdir()
-    term = Terminal(home)
-    try:
-        term.wait_for("ctrl+q quit")
+    with AmuxTerminal(home) as term:
+        term.wait_ready()
         term.wait_for("ready")
         term.type("/slow 30\r")
         term.wait_for("tick 2")
-        os.kill(term.proc.pid, signal.SIGHUP)
+        os.kill(term.pid, signal.SIGHUP)
         assert term.wait_exit(20) == 0
-    finally:
-        term.close()
     (log,) = (home / "rooms").glob("*.jsonl")
     methods = [json.loads(line)["frame"].get("method") for line in log.read_text().splitlines()]
     assert F.TURN_CANCELLED in methods
