@@ -768,6 +768,53 @@ async def test_knob_auth_required(dirs: tuple[Path, Path]) -> None:
         await p.stop()
 
 
+async def test_knob_gate_holds_turns_and_compactions_until_the_file_exists(
+    dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate"
+    p = Peer(*dirs, AMUX_DEMO_GATE=str(gate))
+    await p.start(COMPACTION_CAPS)
+
+    def prompt(session_id: str, text: str) -> asyncio.Future[Frame]:
+        return p.send(
+            "session/prompt", {"sessionId": session_id, "prompt": [{"type": "text", "text": text}]}
+        )[1]
+
+    try:
+        a, b, c = [await p.new_session() for _ in range(3)]
+        start = len(p.events)
+        compacting = prompt(a, "/compact all")
+        await p.wait_for(lambda: p.of_kind("compaction_update", start), what="compaction start")
+        replied = prompt(b, "hello")
+        await p.wait_for(lambda: "Slash commands" in p.text(start), what="the whole reply")
+        # A turn spanning two /slow ticks (0.5 s on the agent's own clock, 50 times the
+        # compaction's pause) streams all of its reply after both of the above; all three
+        # share one stdout, so a compaction done or an answer would have arrived first.
+        slow = prompt(c, "/slow 0.5")
+        await p.wait_for(lambda: "Slow turn finished" in p.text(start), what="slow reply")
+        assert [u["status"] for u in p.of_kind("compaction_update", start)] == ["in_progress"]
+        assert not compacting.done() and not replied.done()
+
+        gate.touch()
+        for future in (compacting, replied, slow):
+            assert (await asyncio.wait_for(future, 20)).result == {"stopReason": "end_turn"}
+        statuses = [u["status"] for u in p.of_kind("compaction_update", start)]
+        assert statuses == ["in_progress", "completed"]
+        await p.wait_for(lambda: any(HERMES_DONE.match(s) for s in p.stderr), what="done line")
+        # The gate stays open while the file exists: turns run straight through.
+        assert (await p.prompt(a, "/recall"))[0] == "end_turn"
+
+        # A cancel ends a held turn at once.
+        gate.unlink()
+        again = len(p.events)
+        held = prompt(a, "hello")
+        await p.wait_for(lambda: "Slash commands" in p.text(again), what="the whole reply")
+        p.proc.notify("session/cancel", {"sessionId": a})
+        assert (await asyncio.wait_for(held, 20)).result == {"stopReason": "cancelled"}
+    finally:
+        await p.stop()
+
+
 async def test_knob_ignore_cancel(dirs: tuple[Path, Path]) -> None:
     p, _ = await _start(dirs, AMUX_DEMO_IGNORE_CANCEL="1")
     try:
