@@ -129,8 +129,14 @@ class RoomHub:
             self._handle = asyncio.get_running_loop().call_later(self.interval, self.flush)
 
     def flush(self) -> None:
-        """Hand everything collected since the last flush to the app."""
-        self._handle = None
+        """Hand everything collected since the last flush to the app.
+
+        Runs from the coalescing timer; a direct call (e.g. a test that needs every frame
+        recorded so far on screen now) hands the batch over at once and drops the timer.
+        """
+        if self._handle is not None:
+            self._handle.cancel()  # a no-op when the timer is what called us
+            self._handle = None
         if not self._blocks and not self._status:
             return
         blocks, status = self._blocks, self._status
