@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from test_ui_support import add_demo_rooms, open_engine, running, wait_for, wait_ready
+from test_ui_support import add_demo_rooms, open_engine, running, shown, wait_for, wait_ready
 from textual import events
 from textual.keys import _character_to_key
 
@@ -51,7 +51,7 @@ async def test_keystrokes_land_while_four_tiled_rooms_flood():
         await wait_for(
             pilot, lambda: not any(r.busy for r in flooders), timeout=120, what="floods done"
         )
-        await pilot.pause(0.2)
+        await shown(pilot)
         for room in flooders:
             text = room.transcript.blocks[-1].text if room.transcript.blocks else ""
             streamed = [b for b in room.transcript.blocks if b.kind == "message"]
