@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 DRAFT_DEBOUNCE = 0.5  # seconds of quiet typing before the draft is saved to the room
 TYPING_GRACE = 1.0  # a permission prompt does not steal focus from someone typing
+# The clock that says how long ago the user typed (tests replace it to decide "mid-sentence"
+# without depending on how fast the machine is).
+clock: Callable[[], float] = time.monotonic
 
 
 class RoomPane(Widget):
@@ -133,7 +136,7 @@ class RoomPane(Widget):
             return
         if self.permission.has_focus:
             return
-        quiet = time.monotonic() - self._last_typed
+        quiet = clock() - self._last_typed
         if quiet > TYPING_GRACE:
             focused = self.app.focused
             if focused is None or self in focused.ancestors_with_self:
@@ -157,7 +160,7 @@ class RoomPane(Widget):
     # ---- draft -------------------------------------------------------------------------------
     def on_text_area_changed(self, event: PromptInput.Changed) -> None:
         # Only text being written counts as "mid-sentence"; an emptied prompt (sent) does not.
-        self._last_typed = time.monotonic() if event.text_area.text else 0.0
+        self._last_typed = clock() if event.text_area.text else 0.0
         if self._draft_timer is not None:
             self._draft_timer.stop()
         self._draft_timer = self.set_timer(DRAFT_DEBOUNCE, self.save_draft)
