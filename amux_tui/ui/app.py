@@ -56,7 +56,7 @@ class AmuxApp(RoomActions, App[None]):
         engine: opened (lock taken, metadata read); rooms load lazily from here.
         create: ``{"spec", "cwd", "title"}`` from ``amux new``: create and focus that room.
         notifier: where attention for rooms off screen goes (default: bell + OSC 9).
-        animate: False freezes spinners (deterministic screenshots).
+        motion: False freezes spinners and cursor blinking (deterministic screenshots).
     """
 
     CSS_PATH = "app.tcss"
@@ -83,13 +83,13 @@ class AmuxApp(RoomActions, App[None]):
         create: dict[str, Any] | None = None,
         *,
         notifier: Notifier | None = None,
-        animate: bool = True,
+        motion: bool = True,
     ) -> None:
         super().__init__()
         self.engine = engine
         self.create = create
         self.notifier: Notifier = notifier if notifier is not None else TerminalNotifier(self)
-        self.animate = animate
+        self.motion = motion
         self.hub = RoomHub(self._apply_updates, self.is_visible, self._on_attention)
         self.prefix = keys.PrefixState(lambda _armed: self.update_key_bar())
         self.escape_press = keys.DoublePress(1.0)
@@ -303,7 +303,7 @@ class AmuxApp(RoomActions, App[None]):
             return
         index = list(self.engine.rooms).index(room_id)
         unread = room_id in self.hub.unread
-        tick = self._tick if self.animate else None
+        tick = self._tick if self.motion else None
         focused = room_id == self.engine.layout.focused
         self.room_list.update_room(
             room_id,
@@ -328,7 +328,7 @@ class AmuxApp(RoomActions, App[None]):
         if self._shut_down:
             return
         self._tick += 1
-        tick = self._tick if self.animate else None
+        tick = self._tick if self.motion else None
         for index, room in enumerate(self.engine.rooms.values()):
             if room.status not in (Lifecycle.BUSY, Lifecycle.STARTING):
                 continue
