@@ -20,6 +20,7 @@ from weakref import WeakKeyDictionary
 
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -38,6 +39,8 @@ ACTIVE_LINES = 3000
 INACTIVE_LINES = 300
 """Rendered lines kept for a transcript switched away from (its last screen, for switching back)."""
 MAX_PASSES = 4  # re-render passes while estimates settle (each pass makes more parts exact)
+STRIPS = 1024
+"""Strips kept for recently painted lines (a few screens)."""
 
 
 class TranscriptView(ScrollView, can_focus=True):
@@ -120,9 +123,10 @@ class TranscriptView(ScrollView, can_focus=True):
         self._resync_pending = False
         self._pending_anchor: Anchor | None = None  # to restore once the view has a size
         self._mouse_y: int | None = None  # line under the mouse, in view coordinates
-        # Strips for recently painted lines, by identity of the cached line: Textual repaints
-        # the whole view on every scroll, and a Strip is costly to build (and to keep).
-        self._strips: dict[int, tuple[object, Strip]] = {}
+        # Strips for recently painted lines, by identity of the cached line (kept alongside,
+        # so an id cannot be reused while cached): Textual repaints the whole view on every
+        # scroll, and a Strip is costly to build (and to keep).
+        self._strips: LRUCache[int, tuple[object, Strip]] = LRUCache(STRIPS)
         if transcript is not None:
             self._transcript = transcript
             self._layout = self._layout_for(transcript)
@@ -307,10 +311,8 @@ class TranscriptView(ScrollView, can_focus=True):
         if cached is not None and cached[0] is line:
             strip = cached[1]
         else:
-            if len(self._strips) > 1024:
-                self._strips.clear()
             strip = Strip(line, layout.width)
-            self._strips[id(line)] = (line, strip)
+            self._strips.set(id(line), (line, strip))
         return strip if layout.width == width else strip.adjust_cell_length(width, self.rich_style)
 
     # --- internals --------------------------------------------------------------------------
