@@ -19,7 +19,7 @@ from typing import ClassVar
 from weakref import WeakKeyDictionary
 
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
@@ -29,6 +29,8 @@ from textual.strip import Strip
 
 from amux_tui.engine.transcript import Transcript
 from amux_tui.engine.transcript_blocks import Block
+from amux_tui.ui.keymap import DEFAULT_KEYMAP
+from amux_tui.ui.keys import Scope
 from amux_tui.ui.render_blocks import Palette, is_collapsible
 from amux_tui.ui.widgets.transcript_layout import Anchor, TranscriptLayout
 
@@ -43,8 +45,10 @@ STRIPS = 1024
 """Strips kept for recently painted lines (a few screens)."""
 
 
-class TranscriptView(ScrollView, can_focus=True):
+class TranscriptView(ScrollView):
     """Scrollable, virtualised view of a transcript's blocks."""
+
+    can_focus = True
 
     DEFAULT_CSS = """
     TranscriptView {
@@ -77,16 +81,7 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript-view--divider",
     }  # fmt: skip
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "scroll_lines(-1)", "Up", show=False),
-        Binding("down", "scroll_lines(1)", "Down", show=False),
-        Binding("pageup", "scroll_pages(-1)", "Page up", show=False),
-        Binding("pagedown", "scroll_pages(1)", "Page down", show=False),
-        Binding("home", "scroll_home", "Top", show=False),
-        Binding("end", "jump_to_end", "End"),
-        Binding("t", "toggle_thoughts", "Thoughts"),
-        Binding("enter,space", "toggle_here", "Fold", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*DEFAULT_KEYMAP.bindings(Scope.TRANSCRIPT)]
 
     follow: reactive[bool] = reactive(True, init=False)
     """Stay pinned to the end as output arrives; False once the user scrolls up."""
