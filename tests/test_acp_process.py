@@ -542,3 +542,28 @@ async def test_env_is_merged_over_os_environ_and_cwd_is_honoured(
     }
     assert Path(info["cwd"]).resolve() == workdir.resolve()
     assert info["pid"] == proc.pid
+
+
+async def test_start_cancelled_mid_spawn_leaves_no_agent_and_stop_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Quitting while an agent is being spawned (the cancel lands after the pipes are
+    connected, before start() resumes): the agent is gone and stop() returns."""
+    start: asyncio.Future[None] | None = None
+    connected = AgentProcess._on_connected
+
+    def connected_then_cancelled(self: AgentProcess, transport: Any) -> None:
+        connected(self, transport)
+        assert start is not None
+        start.cancel()
+
+    monkeypatch.setattr(AgentProcess, "_on_connected", connected_then_cancelled)
+    proc = AgentProcess(SCRIPTED, cwd=tmp_path)
+    start = asyncio.ensure_future(proc.start())
+    with pytest.raises(asyncio.CancelledError):
+        await start
+    await asyncio.wait_for(proc.stop(grace=0.5), 20)
+    assert proc.returncode is not None and not proc.running
+    assert proc.pid is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(proc.pid, 0)  # reaped: no such process

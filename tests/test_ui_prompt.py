@@ -17,7 +17,6 @@ from test_ui_support import (
 )
 
 from amux_tui.engine import frames as F
-from amux_tui.ui.keys import DoublePress
 from amux_tui.ui.widgets.prompt_input import PromptInput
 from amux_tui.ui.widgets.queue_strip import QueueStrip
 
@@ -178,14 +177,15 @@ async def test_escape_twice_cancels_and_once_does_not():
     (room,) = add_demo_rooms(engine, "cancel")
     async with running(engine) as (app, pilot):
         now = [1000.0]  # the double-press window on a clock the test moves
-        app.escape_press = DoublePress(app.escape_press.window, clock=lambda: now[0])
+        app.key_router.clock = lambda: now[0]
+        escape_press = app.key_router.double_press("cancel_turn")
         await wait_ready(pilot, room)
         await send(pilot, "/slow 300")  # busy until cancelled below
         await wait_for(pilot, lambda: room.busy, what="busy")
         await pilot.press("escape")
-        assert app.escape_press.pending  # the first press was taken: the window is open
-        now[0] += app.escape_press.window + 0.3  # the window closes
-        assert not app.escape_press.pending
+        assert escape_press.pending  # the first press was taken: the window is open
+        now[0] += escape_press.window + 0.3  # the window closes
+        assert not escape_press.pending
         # A single escape did nothing (cancelling records its frame synchronously).
         assert room.busy and not any(
             f.get("method") == F.TURN_CANCELLED for f in logged_frames(room)

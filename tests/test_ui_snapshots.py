@@ -52,7 +52,7 @@ def _app(*titles: str, mode: str = "single") -> tuple[AmuxApp, list]:
     engine = open_engine()
     rooms = add_demo_rooms(engine, *titles)
     engine.layout.mode = mode
-    return AmuxApp(engine, notifier=_quiet(), animate=False), rooms
+    return AmuxApp(engine, notifier=_quiet(), motion=False), rooms
 
 
 def test_snapshot_single_layout_mid_conversation(snap_compare):

@@ -743,6 +743,10 @@ class Room:
         Queued prompts stay queued and come back held: nothing new starts while quitting.
         """
         self._closing = True
+        load = self._load_task
+        if load is not None and not load.done():
+            with contextlib.suppress(Exception):
+                await load  # finish reading the log: its torn tail and closing frames
         for item in self.model.state.queue:
             item.held = True
         start = self._start_task
