@@ -66,8 +66,8 @@ class AmuxCommands(Provider):
             )
         room = app.current_room
         if room is not None:
-            for item in room.queue:
-                if item.id is not None:
+            for item in room.public_queue:
+                if item.id is not None:  # always, for public items; narrows the type
                     out.append(
                         Entry(
                             f"Remove queued prompt {item.id}: {one_line(item.text, 50)}",
