@@ -15,7 +15,7 @@ the scroll position is moved by the difference so that what is on screen stays p
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 from weakref import WeakKeyDictionary
 
 from rich.style import Style
@@ -132,6 +132,7 @@ class TranscriptView(ScrollView):
         # scroll, and a Strip is costly to build (and to keep).
         self._strips: LRUCache[int, tuple[object, Strip]] = LRUCache(STRIPS)
         self.marks = Marks()
+        self.finder: Any = None  # the find bar's TranscriptFind while a search is active
         """Find hits and the copy-mode cursor, painted over the lines (see transcript_marks)."""
         if transcript is not None:
             self._transcript = transcript
@@ -160,6 +161,9 @@ class TranscriptView(ScrollView):
             old.anchor = self._top_anchor()
             old.trim(INACTIVE_LINES)
         self._transcript = transcript
+        self.marks.clear_find()  # hits and cursors belong to the transcript they were in
+        self.marks.cursor = self.marks.mark = None
+        self.finder = None
         layout = self._layout = self._layout_for(transcript)
         self.follow = layout.follow
         self._pending_anchor = None if layout.follow else layout.anchor
@@ -247,6 +251,13 @@ class TranscriptView(ScrollView):
     def action_toggle_thoughts(self) -> None:
         """``t``: hide or show thoughts."""
         self.show_thoughts = not self.show_thoughts
+
+    def action_find_step(self, step: int) -> None:
+        """``n`` / ``N`` after a search: the next or previous hit."""
+        if self.finder is None or not self.finder.step(step):
+            self.app.bell()
+            return
+        self.app.notify(self.finder.label, timeout=1.5)
 
     def action_toggle_here(self) -> None:
         """Toggle the collapsible block under the mouse, else the last one on screen."""
@@ -454,6 +465,26 @@ class TranscriptView(ScrollView):
 
     def selection_updated(self, selection: Selection | None) -> None:
         self.refresh()
+
+    def bookmark(self) -> tuple[bool, Anchor]:
+        """Where the view stands (to come back with :meth:`go_back`)."""
+        return (self.follow, self._top_anchor())
+
+    def go_back(self, mark: tuple[bool, Anchor]) -> None:
+        """Back to a :meth:`bookmark`: following the end, or the same line at the top."""
+        follow, anchor = mark
+        layout = self._layout
+        if follow or layout is None or not self._ready:
+            self.jump_to_end()
+            return
+        self.follow = False
+        self._set_virtual_height(layout.total)
+        self._scroll_to_y(layout.y_of(anchor))
+        self._sync_viewport()
+
+    def top_block(self) -> int:
+        """The block at the top of the viewport."""
+        return self._top_anchor()[0]
 
     def show_line(self, y: int, *, margin: int = 2) -> None:
         """Scroll just enough that line ``y`` is on screen (stops following)."""
