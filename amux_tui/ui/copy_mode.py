@@ -93,7 +93,7 @@ class CopyModeBar(Static):
     can_focus = True
 
     DEFAULT_CSS = """
-    CopyModeBar { height: 1; dock: bottom; background: $warning 30%; color: $text;
+    CopyModeBar { height: 1; background: $warning 30%; color: $text;
                   padding: 0 1; }
     """
 

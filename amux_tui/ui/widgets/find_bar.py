@@ -142,7 +142,7 @@ class FindBar(Horizontal):
     """
 
     DEFAULT_CSS = """
-    FindBar { height: 1; dock: bottom; background: $panel; }
+    FindBar { height: 1; background: $panel; }
     FindBar > .find-bar--label { padding: 0 1; color: $text-accent; text-style: bold; }
     FindBar > .find-bar--count { padding: 0 1; color: $text-muted; min-width: 12; }
     FindBar > .find-bar--regex { padding: 0 1; color: $text-disabled; }

@@ -72,5 +72,7 @@ def paint(strip: Strip, text: str, spans: list[tuple[int, int, Style]]) -> Strip
         parts = list(strip.divide(cuts))
         while len(parts) < 3:
             parts.append(Strip([], 0))
-        strip = Strip.join([parts[0], parts[1].apply_style(style), parts[2]])
+        # A post-style: it must win over the line's own colours (Strip.apply_style loses).
+        marked = Strip(Segment.apply_style(list(parts[1]), post_style=style), parts[1].cell_length)
+        strip = Strip.join([parts[0], marked, parts[2]])
     return strip
