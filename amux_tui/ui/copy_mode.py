@@ -215,7 +215,7 @@ class CopyModeBar(Static):
         pane = self.parent
         if pane is None:
             return
-        bar = FindBar(self.view, self.keymap, back_to=self, on_close=self._found)
+        bar = FindBar(self.view, self.keymap, back_to=self, on_close=self._found, stay_in=self)
         pane.mount(bar, after=self.view)
 
     def _found(self, at_hit: bool) -> None:

@@ -139,6 +139,7 @@ class FindBar(Horizontal):
         keymap: the app's keys (for the hints the bar shows).
         back_to: the widget to focus again when the bar closes (None: the transcript).
         on_close: called once closed, with True if it closed at a hit.
+        stay_in: the widget focused when the bar closes at a hit (None: the transcript).
     """
 
     DEFAULT_CSS = """
@@ -156,8 +157,10 @@ class FindBar(Horizontal):
         keymap: Keymap = DEFAULT_KEYMAP,
         back_to: Widget | None = None,
         on_close: Callable[[bool], None] | None = None,
+        stay_in: Widget | None = None,
     ) -> None:
         super().__init__(classes="find-bar")
+        self.stay_in = stay_in
         self.on_close = on_close
         self.view = view
         self.keymap = keymap
@@ -209,7 +212,7 @@ class FindBar(Horizontal):
         the focus, ``n`` / ``N`` walk on), else back to where the search started."""
         view = self.view
         if stay and self.finder.current is not None:
-            target: Widget = self.back_to if self.back_to is not None else view
+            target: Widget = self.stay_in if self.stay_in is not None else view
         else:
             view.marks.clear_find()
             view.finder = None
