@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from amux_tui.engine.meta import Layout
-from amux_tui.engine.store import write_json_atomic
-from amux_tui.ui.screens.picker import RoomPickerScreen
-from amux_tui.ui.screens.search import SearchRoomsScreen
-from amux_tui.ui.widgets.find_bar import FindBar
 from test_search import conversation, write_room
 from test_ui_support import (
     add_demo_rooms,
@@ -21,6 +14,12 @@ from test_ui_support import (
     wait_idle,
     wait_ready,
 )
+
+from amux_tui.engine.meta import Layout
+from amux_tui.engine.store import write_json_atomic
+from amux_tui.ui.screens.picker import RoomPickerScreen
+from amux_tui.ui.screens.search import SearchRoomsScreen
+from amux_tui.ui.widgets.find_bar import FindBar
 
 
 def many_turns(room_id: str, turns: int) -> list[dict]:
@@ -101,7 +100,7 @@ async def test_tab_stays_at_the_hit_and_n_walks_on_only_in_the_transcript(tmp_pa
         await pilot.press("ctrl+f")
         await wait_for(pilot, lambda: bool(pane.query(FindBar)), what="find bar")
         bar = pane.query_one(FindBar)
-        await pilot.press(*"ctrl+u".split())  # clear the field (Input: delete to start)
+        await pilot.press("ctrl+u")  # clear the field (Input: delete to start)
         await type_text(pilot, "needle")
         await pilot.press("tab")
         await wait_for(pilot, lambda: not pane.query(FindBar), what="bar closed")
