@@ -18,8 +18,10 @@ Queries are *case-smart*: case-insensitive unless the query has an upper-case le
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import NamedTuple
 
@@ -38,7 +40,7 @@ from amux_tui.engine.transcript_blocks import (
 )
 
 __all__ = [
-    "GrepHit", "Hit", "QueryError", "TranscriptSearch", "block_text", "compile_query",
+    "GrepHit", "Hit", "Hits", "QueryError", "TranscriptSearch", "block_text", "compile_query",
     "grep_log", "grep_rooms", "line_around",
 ]  # fmt: skip
 
@@ -54,15 +56,19 @@ def compile_query(query: str, *, regex: bool = False) -> re.Pattern[str]:
     """The pattern for ``query``: literal unless ``regex``; case-smart.
 
     Raises:
-        QueryError: ``regex`` and the expression is invalid, or the query is empty.
+        QueryError: ``regex`` and the expression is invalid or matches empty text, or the
+            query is empty.
     """
     if not query:
         raise QueryError("empty query")
     flags = 0 if any(ch.isupper() for ch in query) else re.IGNORECASE
     try:
-        return re.compile(query if regex else re.escape(query), flags)
+        pattern = re.compile(query if regex else re.escape(query), flags)
     except re.error as exc:
         raise QueryError(f"bad regular expression: {exc}") from None
+    if pattern.search("") is not None:
+        raise QueryError("the expression matches empty text")
+    return pattern
 
 
 def block_text(block: Block) -> str:
@@ -108,30 +114,96 @@ class TranscriptSearch:
     def __init__(self) -> None:
         self._texts: dict[int, tuple[int, str]] = {}
 
+    def cached_text(self, index: int) -> str:
+        """The text last read of block ``index``."""
+        return self._texts[index][1]
+
     def text(self, block: Block) -> str:
         """``block_text`` of ``block``, cached until the block changes."""
         cached = self._texts.get(block.index)
         if cached is not None and cached[0] == block.version and block.index >= 0:
             return cached[1]
         text = block_text(block)
-        self._texts[block.index] = (block.version, text)
+        if block.index >= 0:
+            self._texts[block.index] = (block.version, text)
         return text
 
     def find(
         self, blocks: Sequence[Block], pattern: re.Pattern[str], skip: frozenset[int] = frozenset()
-    ) -> list[Hit]:
-        """Every non-empty match in ``blocks`` (blocks whose index is in ``skip`` excluded)."""
-        hits: list[Hit] = []
-        append = hits.append
+    ) -> Hits:
+        """Every match in ``blocks`` (blocks whose index is in ``skip`` excluded).
+
+        Only the number of matches per block is computed here (in C: ``findall``); a hit's
+        span is worked out when it is asked for, so a query matching 50,000 times costs
+        no 50,000 Python objects per keystroke.
+        """
+        found: list[int] = []
+        counts: list[int] = []
         text_of = self.text
+        findall = pattern.findall
         for block in blocks:
             if block.index in skip:
                 continue
-            for match in pattern.finditer(text_of(block)):
-                start, end = match.span()
-                if end > start:
-                    append(Hit(block.index, start, end))
-        return hits
+            text = text_of(block)
+            n = len(findall(text)) if text else 0
+            if n:
+                found.append(block.index)
+                counts.append(n)
+        return Hits(pattern, found, counts, self)
+
+
+class Hits(Sequence[Hit]):
+    """The hits of one query, in transcript order, with their spans computed on demand."""
+
+    def __init__(
+        self, pattern: re.Pattern[str], blocks: list[int], counts: list[int],
+        search: TranscriptSearch,
+    ) -> None:  # fmt: skip
+        self.pattern = pattern
+        self.blocks = blocks
+        self._ends = list(accumulate(counts))
+        self._search = search
+        self._spans: dict[int, list[tuple[int, int]]] = {}
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def _block_spans(self, block_index: int) -> list[tuple[int, int]]:
+        spans = self._spans.get(block_index)
+        if spans is None:
+            text = self._search.cached_text(block_index)
+            spans = [m.span() for m in self.pattern.finditer(text)]
+            self._spans[block_index] = spans
+        return spans
+
+    def __getitem__(self, index: int) -> Hit:  # type: ignore[override]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        k = bisect_right(self._ends, index)
+        block = self.blocks[k]
+        nth = index - (self._ends[k - 1] if k else 0)
+        start, end = self._block_spans(block)[nth]
+        return Hit(block, start, end)
+
+    def __iter__(self) -> Iterator[Hit]:
+        for block in self.blocks:
+            for start, end in self._block_spans(block):
+                yield Hit(block, start, end)
+
+    def first_at(self, block: int, offset: int = 0) -> int | None:
+        """Index of the first hit at or after ``offset`` of ``block`` (None: none after)."""
+        k = bisect_left(self.blocks, block)
+        while k < len(self.blocks):
+            base = self._ends[k - 1] if k else 0
+            if self.blocks[k] > block:
+                return base
+            for nth, (start, _end) in enumerate(self._block_spans(self.blocks[k])):
+                if start >= offset:
+                    return base + nth
+            k += 1
+        return None
 
 
 def line_around(text: str, start: int, end: int, width: int = SNIPPET) -> tuple[str, int, int]:

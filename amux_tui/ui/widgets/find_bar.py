@@ -12,7 +12,7 @@ escape closes it and goes back to where you were. Queries are case-smart.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -21,7 +21,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Label
 
-from amux_tui.engine.search import Hit, QueryError, TranscriptSearch, compile_query
+from amux_tui.engine.search import Hit, Hits, QueryError, TranscriptSearch, compile_query
 from amux_tui.ui.keymap import DEFAULT_KEYMAP, Keymap
 from amux_tui.ui.keys import Scope
 from amux_tui.ui.widgets.transcript_layout import Anchor
@@ -36,14 +36,14 @@ class TranscriptFind:
     def __init__(self, view: TranscriptView) -> None:
         self.view = view
         self.search = TranscriptSearch()
-        self.hits: list[Hit] = []
+        self.hits: Sequence[Hit] = ()
         self.index = -1
         self.error: str | None = None
 
     def run(self, query: str, *, regex: bool, near_block: int = 0) -> None:
         """Search ``query``; the current hit is the first at or after block ``near_block``."""
         view, marks = self.view, self.view.marks
-        self.hits, self.index, self.error = [], -1, None
+        self.hits, self.index, self.error = (), -1, None
         marks.clear_find()
         transcript = view.transcript
         if query and transcript is not None:
@@ -53,10 +53,10 @@ class TranscriptFind:
                 self.error = str(exc)
             else:
                 marks.pattern = pattern
-                self.hits = self.search.find(transcript.blocks, pattern)
-                if self.hits:
-                    after = (i for i, h in enumerate(self.hits) if h.block >= near_block)
-                    self.index = next(after, 0)
+                hits = self.hits = self.search.find(transcript.blocks, pattern)
+                if hits:
+                    first = hits.first_at(near_block)
+                    self.index = first if first is not None else 0
                     self._reveal()
         view.refresh()
 
@@ -70,12 +70,13 @@ class TranscriptFind:
 
     def select(self, block: int, offset: int) -> bool:
         """Make the hit at ``offset`` of ``block`` (or the first after it) current."""
-        for index, hit in enumerate(self.hits):
-            if (hit.block, hit.start) >= (block, offset):
-                self.index = index
-                self._reveal()
-                return True
-        return False
+        hits = self.hits
+        index = hits.first_at(block, offset) if isinstance(hits, Hits) else None
+        if index is None:
+            return False
+        self.index = index
+        self._reveal()
+        return True
 
     @property
     def current(self) -> Hit | None:
