@@ -122,7 +122,9 @@ def grep_speed(total: int, rooms: int) -> dict[str, float]:
         shutil.rmtree(home, ignore_errors=True)
     speed = base / full
     print(f"grep: {total:,} frames in {rooms} rooms, {hits:,} hits (baseline {base_hits:,})")
-    print(f"  bare msgspec decode + re loop (baseline): {base:.2f} s ({total / base:,.0f} frames/s)")
+    print(
+        f"  bare msgspec decode + re loop (baseline): {base:.2f} s ({total / base:,.0f} frames/s)"
+    )
     print(f"  amux grep: {full:.2f} s ({total / full:,.0f} frames/s)"
           f"  speed ratio {speed:.2f} of baseline (target >= 0.50)")  # fmt: skip
     return {"grep_s": full, "baseline_s": base, "speed_ratio": speed}

@@ -13,11 +13,12 @@ and says what it copied.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from markdown_it import MarkdownIt
 from textual.app import App
 from textual.binding import BindingType
+from textual.widget import Widget
 from textual.widgets import Static
 
 from amux_tui.engine.transcript_blocks import AgentText, Block
@@ -33,7 +34,7 @@ __all__ = ["CopyModeBar", "code_blocks", "copy_text", "last_reply"]
 _FENCES = MarkdownIt("commonmark")
 
 
-def copy_text(app: App[object], text: str, what: str) -> None:
+def copy_text(app: App[Any], text: str, what: str) -> None:
     """Put ``text`` on the system clipboard (OSC 52) and say what was copied."""
     if not text:
         app.bell()
@@ -213,7 +214,7 @@ class CopyModeBar(Static):
 
     def action_find(self) -> None:
         pane = self.parent
-        if pane is None:
+        if not isinstance(pane, Widget):
             return
         bar = FindBar(self.view, self.keymap, back_to=self, on_close=self._found, stay_in=self)
         pane.mount(bar, after=self.view)
