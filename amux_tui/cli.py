@@ -52,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("ls", help="list rooms")
     ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.add_argument("--archived", action="store_true", help="list closed (archived) rooms")
+
+    grep = sub.add_parser("grep", help="search transcripts in the logs (works while amux runs)")
+    grep.add_argument("pattern", metavar="PATTERN", help="text to find (case-smart)")
+    grep.add_argument("rooms", metavar="ROOM", nargs="*", help="only these rooms")
+    grep.add_argument("--regex", action="store_true", help="PATTERN is a regular expression")
+    grep.add_argument("--archived", action="store_true", help="search closed rooms too")
+    grep.add_argument("--json", action="store_true", help="one JSON object per hit")
 
     show = sub.add_parser("show", help="a room's rehydrated state, computed from its log")
     show.add_argument("room", metavar="ROOM", help="room id, title, or a unique prefix")
@@ -106,6 +114,8 @@ def cmd_ls(args: argparse.Namespace, paths: Paths) -> int:
     from amux_tui.engine.snapshot import ls_row, read_room
 
     rooms_dir = _rooms_dir(paths)
+    if args.archived:
+        return _ls_archived(rooms_dir, args.json)
     ids = discover_room_ids(rooms_dir) if rooms_dir.is_dir() else []
     order = _layout_order(rooms_dir, ids)
     rows = [ls_row(*read_room(rooms_dir, rid)) for rid in order]
@@ -130,10 +140,105 @@ def cmd_ls(args: argparse.Namespace, paths: Paths) -> int:
         ]
         for r in rows
     ]
+    _print_table(headers, table)
+    return 0
+
+
+def _ls_archived(rooms_dir: Path, as_json: bool) -> int:
+    from amux_tui.engine.archive import list_archived
+    from amux_tui.engine.snapshot import agent_label
+
+    rows = [
+        {
+            "roomId": a.room_id,
+            "title": a.title,
+            "agent": agent_label(a.meta),
+            "archivedAt": a.archived_at,
+            "lastActivity": a.meta.last_active,
+            "cwd": a.meta.cwd,
+            "path": str(a.path),
+        }
+        for a in list_archived(rooms_dir)
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no archived rooms in {rooms_dir}")
+        return 0
+    headers = ["ID", "TITLE", "AGENT", "CLOSED", "LAST ACTIVITY", "CWD"]
+    table = [
+        [r["roomId"], one_line(r["title"]), one_line(r["agent"]), r["archivedAt"],
+         (r["lastActivity"] or "-")[:19], one_line(r["cwd"] or "-")]
+        for r in rows
+    ]  # fmt: skip
+    _print_table(headers, table)
+    return 0
+
+
+def _print_table(headers: list[str], table: list[list[str]]) -> None:
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
     for row in [headers, *table]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    return 0
+
+
+def cmd_grep(args: argparse.Namespace, paths: Paths) -> int:
+    from amux_tui.engine.search import QueryError, compile_query, grep_log
+    from amux_tui.engine.timeutil import format_local
+
+    try:
+        pattern = compile_query(args.pattern, regex=args.regex)
+    except QueryError as exc:
+        raise CliError(str(exc)) from None
+    rooms = _grep_targets(paths, args.rooms, args.archived)
+    tty = sys.stdout.isatty()
+    found = 0
+    for room_id, title, path, archived in rooms:
+        for hit in grep_log(path, room_id, pattern):
+            found += 1
+            if args.json:
+                print(json.dumps({
+                    "roomId": room_id, "title": title, "archived": archived, "seq": hit.seq,
+                    "recordedAt": hit.recorded_at, "kind": hit.kind, "line": hit.line,
+                    "start": hit.start, "end": hit.end,
+                }))  # fmt: skip
+                continue
+            when = format_local(hit.recorded_at) or "-"
+            where = f"{title}{' (archived)' if archived else ''} #{hit.seq}"
+            if tty:  # the line is agent text: never raw to a terminal
+                line = hit.line
+                before, match, after = (
+                    one_line(line[: hit.start]), one_line(line[hit.start : hit.end]),
+                    one_line(line[hit.end :]),
+                )  # fmt: skip
+                print(f"\x1b[35m{one_line(where)}\x1b[0m {when}: "
+                      f"{before}\x1b[1;31m{match}\x1b[0m{after}")  # fmt: skip
+            else:
+                print(f"{where} {when}: {hit.line}")
+    return 0 if found else 1
+
+
+def _grep_targets(
+    paths: Paths, refs: list[str], archived: bool
+) -> list[tuple[str, str, Path, bool]]:
+    """(room id, title, log path, archived?) of the rooms to search, in display order."""
+    from amux_tui.engine.archive import list_archived
+    from amux_tui.engine.engine import discover_room_ids
+    from amux_tui.engine.meta import RoomMeta
+
+    rooms_dir = _rooms_dir(paths)
+    if refs:
+        ids = list(dict.fromkeys(_resolve(paths, ref) for ref in refs))
+    else:
+        ids = _layout_order(rooms_dir, discover_room_ids(rooms_dir)) if rooms_dir.is_dir() else []
+    out = [
+        (rid, RoomMeta.read(rooms_dir / f"{rid}.json", rid).title, rooms_dir / f"{rid}.jsonl",
+         False)
+        for rid in ids
+    ]  # fmt: skip
+    if archived and not refs:
+        out += [(a.room_id, a.title, a.log_path, True) for a in list_archived(rooms_dir)]
+    return out
 
 
 def _layout_order(rooms_dir: Path, ids: list[str]) -> list[str]:
@@ -325,6 +430,7 @@ _COMMANDS = {
     "export": cmd_export,
     "agents": cmd_agents,
     "check": cmd_check,
+    "grep": cmd_grep,
 }
 
 if __name__ == "__main__":  # pragma: no cover

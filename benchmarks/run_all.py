@@ -19,6 +19,7 @@ FULL = [
     ("switching rooms of 50,000 frames", "bench_switch.py", []),
     ("memory per recorded frame held for display", "bench_memory.py", []),
     ("log append / load", "bench_store.py", []),
+    ("find bar on 50,000 frames; amux grep over 1M frames", "bench_find.py", []),
 ]
 QUICK = {
     "bench_hydration.py": ["20000", "4"],
@@ -27,6 +28,7 @@ QUICK = {
     "bench_switch.py": ["2000"],
     "bench_memory.py": ["2000"],
     "bench_store.py": ["20000"],
+    "bench_find.py": ["2000", "20000", "4"],
 }
 
 

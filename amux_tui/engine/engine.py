@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from amux_tui.engine import frames as F
+from amux_tui.engine.archive import ArchivedRoom, list_archived, restore_room, unique_title
 from amux_tui.engine.config import DEMO_AGENT, AgentsConfig, AgentSpec, load_config, spec_from_meta
 from amux_tui.engine.connection import AgentLaunch
 from amux_tui.engine.lifecycle import Lifecycle
@@ -190,6 +191,28 @@ class Engine:
         self.layout.order = list(self.rooms)
         self.save_layout()
         return archived
+
+    def archived(self) -> list[ArchivedRoom]:
+        """Closed rooms in the archive, most recently closed first."""
+        return list_archived(self.paths.rooms_dir)
+
+    async def reopen_room(self, archived: ArchivedRoom) -> Room:
+        """Bring a closed room back (files moved back, same id when free), loaded and last
+        in the room order. Its agent starts like any restored room's, resuming its session.
+
+        A title another open room has becomes ``title (2)``; the rename is recorded.
+        """
+        room_id = restore_room(self.paths.rooms_dir, archived, self.rooms)
+        meta = RoomMeta.read(self.paths.rooms_dir / f"{room_id}.json", room_id)
+        room = self._make_room(meta)
+        await room.load()
+        titles = {r.title for r in self.rooms.values()}
+        self.rooms[room_id] = room
+        if room.title in titles:
+            room.rename(unique_title(room.title, titles))
+        self.layout.order = list(self.rooms)
+        self.save_layout()
+        return room
 
     def move_room(self, room_id: str, index: int) -> None:
         order = [r for r in self.rooms if r != room_id]

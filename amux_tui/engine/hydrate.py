@@ -122,17 +122,65 @@ def fold(records: Iterable[Record[Any]], room_id: str) -> RoomModel:
     return model
 
 
-def hydrate(path: Path, room_id: str) -> Hydrated:
-    """Load ``path`` and fold it. Queue items pending at the end come back held (§4.3)."""
-    model = RoomModel(room_id)
+def fold_log(
+    path: Path,
+    model: RoomModel,
+    *,
+    block_times: list[str] | None = None,
+    text_only: bool = False,
+) -> LoadResult:
+    """Fold the log at ``path`` into ``model`` (records are not kept).
+
+    Args:
+        block_times: receives the ``recorded_at`` of the record that created each
+            transcript block, by block index (search results say when a hit was written).
+        text_only: for readers of the transcript's text alone (search): consecutive
+            streamed chunks of one message are folded as one chunk, which yields the same
+            blocks with far fewer calls, but leaves the frame counters of ``model.state``
+            short. Never for a room that will run.
+    """
     apply = model.apply
+    blocks = model.transcript.blocks
+    times = block_times
+    pending: list[str] = []  # text_only: chunk texts of one message not applied yet
+    first: list[Any] = []  # ... and the record of the first of them
+
+    def apply_timed(frame: Any, rec: Record[Any]) -> None:
+        apply(frame, rec.seq, rec.segment_id, rec.recorded_at)
+        if times is not None and len(blocks) > len(times):
+            times.extend([rec.recorded_at] * (len(blocks) - len(times)))
+
+    def flush() -> None:
+        rec, mid = first
+        apply_timed(TextChunk(mid, "".join(pending)), rec)
+        pending.clear()
+        first.clear()
 
     def fold(rec: Record[Any], line: bytes) -> None:
         chunk = _text_chunk(rec.frame)
+        if text_only:
+            if chunk is not None and chunk.text:
+                if first and first[1] != chunk.message_id:
+                    flush()
+                if not first:
+                    first.extend((rec, chunk.message_id))
+                pending.append(chunk.text)
+                return
+            if first:
+                flush()
         frame = chunk if chunk is not None else _full_frame(line).frame
-        apply(frame, rec.seq, rec.segment_id, rec.recorded_at)
+        apply_timed(frame, rec)
 
     load = load_log(path, frame_type=_EnvelopeOrValue, sink=fold)
+    if first:
+        flush()
+    return load
+
+
+def hydrate(path: Path, room_id: str) -> Hydrated:
+    """Load ``path`` and fold it. Queue items pending at the end come back held (§4.3)."""
+    model = RoomModel(room_id)
+    load = fold_log(path, model)
     for item in model.state.queue:
         item.held = True
     return Hydrated(model, load, closing_frames(model))

@@ -49,6 +49,8 @@ from amux_tui.paths import ensure_private_dir
 
 __all__ = [
     "ARCHIVE_DIR_NAME",
+    "LOG_SUFFIX",
+    "META_SUFFIX",
     "CheckReport",
     "LoadResult",
     "Record",
@@ -57,6 +59,7 @@ __all__ = [
     "StoreLockedError",
     "archive_room",
     "check_log",
+    "fsync_dir",
     "list_room_logs",
     "load_log",
     "new_room_id",
@@ -490,10 +493,10 @@ def write_json_atomic(path: Path, data: Any) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     """Make a rename durable; best effort (not every filesystem allows it)."""
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
@@ -550,5 +553,5 @@ def archive_room(rooms_dir: Path, room_id: str) -> Path:
             dest = archive / f"{room_id}-{stamp}-{n}"
     for p in present:
         os.rename(p, dest / p.name)  # same filesystem: atomic, and the data never moves
-    _fsync_dir(rooms_dir)
+    fsync_dir(rooms_dir)
     return dest

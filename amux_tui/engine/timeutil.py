@@ -71,3 +71,11 @@ def parse_rfc3339(s: str) -> int | None:
         offset = int(m.group(10)) * 3600 + int(m.group(11)) * 60
         secs -= offset if m.group(9) == "+" else -offset
     return secs * _NS_PER_S + ns
+
+
+def format_local(at: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An RFC 3339 timestamp in local time as ``fmt``, or ``""`` if there is none."""
+    ns = parse_rfc3339(at) if at else None
+    if ns is None:
+        return ""
+    return time.strftime(fmt, time.localtime(ns // 1_000_000_000))

@@ -35,6 +35,7 @@ from amux_tui.engine.engine import Engine
 from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.room import Room
 from amux_tui.ui.commands import CommandRunner
+from amux_tui.ui.copy_mode import CopyModeBar, copy_text
 from amux_tui.ui.footer import footer_hints, prefix_hints
 from amux_tui.ui.hub import RoomHub
 from amux_tui.ui.key_router import KeyRouter, PrefixState
@@ -45,7 +46,9 @@ from amux_tui.ui.palette import AmuxCommands
 from amux_tui.ui.room_lifecycle import RoomLifecycle
 from amux_tui.ui.room_switcher import RoomSwitcher
 from amux_tui.ui.terminal_watch import watch_terminal
+from amux_tui.ui.text_tools import TextTools
 from amux_tui.ui.turn_control import TurnControl
+from amux_tui.ui.widgets.find_bar import FindInput
 from amux_tui.ui.widgets.key_bar import KeyBar
 from amux_tui.ui.widgets.pane_grid import PaneGrid
 from amux_tui.ui.widgets.permission_panel import PermissionPanel
@@ -65,6 +68,8 @@ _FOCUS_SCOPES: tuple[tuple[type[Widget], Scope], ...] = (
     (PromptInput, Scope.PROMPT),
     (PermissionPanel, Scope.PERMISSION),
     (TranscriptView, Scope.TRANSCRIPT),
+    (FindInput, Scope.FIND),
+    (CopyModeBar, Scope.COPY),
 )
 
 
@@ -109,11 +114,13 @@ class AmuxApp(App[None]):
         self.switcher = RoomSwitcher(self)
         self.lifecycle = RoomLifecycle(self)
         self.turns = TurnControl(self)
+        self.text_tools = TextTools(self)
         self.runner = CommandRunner(
             self,
             self.key_state,
-            {**self.switcher.handlers(), **self.lifecycle.handlers(), **self.turns.handlers()},
-        )
+            {**self.switcher.handlers(), **self.lifecycle.handlers(), **self.turns.handlers(),
+             **self.text_tools.handlers()},
+        )  # fmt: skip
         self.key_router = KeyRouter(self)
         # Kept as attributes: `query_one` on the app searches the *active* screen, which is
         # a dialog while one is open.
@@ -421,6 +428,11 @@ class AmuxApp(App[None]):
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self.update_key_bar()
+
+    def on_text_selected(self, event: events.TextSelected) -> None:
+        # A mouse drag over the transcript copies what it selected (OSC 52).
+        if any(isinstance(w, TranscriptView) for w in self.screen.selections):
+            copy_text(self, self.screen.get_selected_text() or "", "selection")
 
     def on_transcript_view_follow_changed(self, event: TranscriptView.FollowChanged) -> None:
         # The user scrolled up (or back to the end): offer the way back to live output.

@@ -236,6 +236,8 @@ class KeyRouter:
             return False
         if focused is None or not isinstance(focused, (Input, PromptInput, Button)):
             return False  # other widgets may use tab themselves
+        if getattr(focused, "OWNS_TAB", False):
+            return False  # this field binds tab itself (the find bar)
         if step > 0:
             screen.focus_next()
         else:

@@ -35,6 +35,8 @@ class Scope(StrEnum):
     PROMPT = "prompt"  # the prompt has focus: keys the prompt handles before typing them
     PERMISSION = "permission"  # the permission prompt has focus
     TRANSCRIPT = "transcript"  # the transcript has focus
+    FIND = "find"  # the find bar has focus
+    COPY = "copy"  # copy mode (its status bar has focus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +192,17 @@ COMMANDS: tuple[Command, ...] = (
     Command("force_stop", "force stop agent", "when it ignores cancel",
             prefix=("k",), when=turn_running, unavailable="no turn is running"),
     Command("help", "help", "every key", prefix=("?",), hint="help", prefix_hint="help"),
+    # ---- find and copy ----------------------------------------------------------------------
+    Command("find", "find in room", "highlight as you type; enter / shift+enter walk the hits",
+            keys=("ctrl+f",), prefix=("/",), when=has_room, prefix_hint="find"),
+    Command("find_rooms", "find in every room", "open and closed rooms; enter opens the hit",
+            prefix=("f",), prefix_hint="find all"),
+    Command("copy_mode", "copy mode", "move a cursor, select, y copies",
+            prefix=("[",), when=has_room, prefix_hint="copy"),
+    Command("copy_reply", "copy last reply", "the agent's last message, as text",
+            prefix=("y",), when=has_room, prefix_hint="copy reply"),
+    Command("copy_code", "copy last code block", "in copy mode: c, the one under the cursor",
+            prefix=("Y",), when=has_room),
     # ---- anywhere on the main screen ------------------------------------------------------------
     Command("release_queue", "release held queue", "prompts held after a restart",
             keys=("ctrl+r",), when=queue_held, unavailable="nothing is held in this room's queue",
@@ -245,13 +258,70 @@ COMMANDS: tuple[Command, ...] = (
     Command("fold", "fold / unfold", "block under the mouse, or the last",
             scope=Scope.TRANSCRIPT, keys=("enter", "space"), action="toggle_here",
             palette=False),
+    Command("hit_next", "next hit", "after a search (tab from the find bar)",
+            scope=Scope.TRANSCRIPT, keys=("n",), action="find_step(1)", palette=False),
+    Command("hit_previous", "previous hit", "after a search", scope=Scope.TRANSCRIPT,
+            keys=("N", "shift+n"), action="find_step(-1)", palette=False),
+    # ---- the find bar -------------------------------------------------------------------------
+    Command("find_next", "next hit", scope=Scope.FIND, keys=("enter", "down"),
+            action="step(1)", palette=False, hint="next"),
+    Command("find_previous", "previous hit", scope=Scope.FIND, keys=("shift+enter", "up"),
+            action="step(-1)", palette=False, hint="previous"),
+    Command("find_done", "stay here", "close the bar at the hit; n / N walk on",
+            scope=Scope.FIND, keys=("tab",), action="done", palette=False, hint="stay"),
+    Command("find_cancel", "back", "close the bar, back to where you were",
+            scope=Scope.FIND, keys=("escape",), action="cancel", palette=False, hint="back"),
+    Command("find_regex", "regex on / off", scope=Scope.FIND, keys=("alt+r",),
+            action="toggle_regex", palette=False, hint="regex"),
+    # ---- copy mode ----------------------------------------------------------------------------
+    Command("copy_left", "left", scope=Scope.COPY, keys=("h", "left"), action="move(0, -1)",
+            palette=False),
+    Command("copy_down", "down", scope=Scope.COPY, keys=("j", "down"), action="move(1, 0)",
+            palette=False),
+    Command("copy_up", "up", scope=Scope.COPY, keys=("k", "up"), action="move(-1, 0)",
+            palette=False),
+    Command("copy_right", "right", scope=Scope.COPY, keys=("l", "right"), action="move(0, 1)",
+            palette=False),
+    Command("copy_word", "next word", scope=Scope.COPY, keys=("w",), action="word(1)",
+            palette=False),
+    Command("copy_word_back", "previous word", scope=Scope.COPY, keys=("b",),
+            action="word(-1)", palette=False),
+    Command("copy_line_start", "line start", scope=Scope.COPY, keys=("0", "home"),
+            action="line_edge(0)", palette=False),
+    Command("copy_line_end", "line end", scope=Scope.COPY, keys=("$", "end"),
+            action="line_edge(1)", palette=False),
+    Command("copy_top", "top", scope=Scope.COPY, keys=("g",), action="edge(0)", palette=False),
+    Command("copy_bottom", "bottom", scope=Scope.COPY, keys=("G", "shift+g"), action="edge(1)",
+            palette=False),
+    Command("copy_page_up", "page up", scope=Scope.COPY, keys=("pageup", "ctrl+u"),
+            action="page(-1)", palette=False),
+    Command("copy_page_down", "page down", scope=Scope.COPY, keys=("pagedown", "ctrl+d"),
+            action="page(1)", palette=False),
+    Command("copy_select", "select", "characters from the cursor", scope=Scope.COPY,
+            keys=("v", "space"), action="select(False)", palette=False, hint="select"),
+    Command("copy_select_lines", "select lines", scope=Scope.COPY, keys=("V", "shift+v"),
+            action="select(True)", palette=False, hint="lines"),
+    Command("copy_yank", "copy", "the selection (or the line) to the clipboard",
+            scope=Scope.COPY, keys=("y", "enter"), action="yank", palette=False, hint="copy"),
+    Command("copy_code_here", "copy code block", "the one under the cursor", scope=Scope.COPY,
+            keys=("c",), action="copy_code", palette=False, hint="code"),
+    Command("copy_find", "find", "search, then n / N", scope=Scope.COPY, keys=("/",),
+            action="find", palette=False, hint="find"),
+    Command("copy_hit_next", "next hit", scope=Scope.COPY, keys=("n",), action="hit(1)",
+            palette=False),
+    Command("copy_hit_previous", "previous hit", scope=Scope.COPY, keys=("N", "shift+n"),
+            action="hit(-1)", palette=False),
+    Command("copy_quit", "leave copy mode", scope=Scope.COPY, keys=("escape", "q"),
+            action="leave", palette=False, hint="leave"),
 )  # fmt: skip
 """Every command, in the order help lists them."""
 
 FOOTER_ORDER: tuple[str, ...] = (
     "jump_to_end", "restart_room", "send", "newline", "steer", "cancel_turn", "release_queue",
     "focus_next", "pick_option", "allow_once", "allow_always", "reject_once", "reject_always",
-    "cancel_request", "help", "pick_room", "toggle_layout", "new_room", "command_palette",
+    "cancel_request", "find_next", "find_previous", "find_done", "find_cancel", "find_regex",
+    "copy_select", "copy_select_lines", "copy_yank", "copy_code_here", "copy_find", "copy_quit",
+    "help", "pick_room", "toggle_layout", "new_room", "command_palette",
 )  # fmt: skip
 """Footer hints, most important first (what does not fit is dropped from the end)."""
 
@@ -263,6 +333,8 @@ HELP_SECTIONS: tuple[tuple[str, Scope], ...] = (
     ("Prompt", Scope.PROMPT),
     ("Permission prompt (when it has focus)", Scope.PERMISSION),
     ("Transcript (when it has focus)", Scope.TRANSCRIPT),
+    ("Find bar", Scope.FIND),
+    ("Copy mode", Scope.COPY),
 )
 """Help sections of direct keys, after the prefix commands."""
 

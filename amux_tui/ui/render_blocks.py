@@ -12,7 +12,6 @@ All agent-supplied strings go through :func:`~amux_tui.ui.render_text.sanitize` 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +21,7 @@ from rich.rule import Rule
 from rich.style import Style
 from rich.text import Text
 
-from amux_tui.engine.timeutil import parse_rfc3339
+from amux_tui.engine.timeutil import format_local
 from amux_tui.engine.tool_content import DiffPart, TextPart, content_lines, tool_content
 from amux_tui.engine.transcript_blocks import (
     AgentText,
@@ -176,10 +175,7 @@ def render_head(
 
 def format_hhmm(at: str | None) -> str:
     """``HH:MM`` in local time from an RFC 3339 timestamp, or ``""`` if there is none."""
-    ns = parse_rfc3339(at) if at else None
-    if ns is None:
-        return ""
-    return time.strftime("%H:%M", time.localtime(ns // 1_000_000_000))
+    return format_local(at, "%H:%M")
 
 
 def _prompt_head(block: UserPrompt, palette: Palette, collapsed: bool) -> RenderableType:

@@ -3,6 +3,7 @@ and the single / tiled layout (SPEC §1.4)."""
 
 from __future__ import annotations
 
+from amux_tui.engine.snapshot import agent_label
 from amux_tui.text import one_line
 from amux_tui.ui.commands import AppPart
 from amux_tui.ui.format import agent_name
@@ -88,12 +89,20 @@ class RoomSwitcher(AppPart):
             )
             for i, room in enumerate(app.engine.rooms.values())
         ]
+        archived = {f"closed:{a.path.name}": a for a in app.engine.archived()}
+        entries += [
+            PickerEntry(key, "", one_line(a.title, 60),
+                        f"{one_line(agent_label(a.meta), 30)} · closed {a.archived_at}", closed=True)
+            for key, a in archived.items()
+        ]  # fmt: skip
         if not entries:
             app.bell()
             return
 
         async def chosen(room_id: str | None) -> None:
-            if room_id:
+            if room_id in archived:
+                await app.text_tools.reopen(archived[room_id])
+            elif room_id:
                 await app.focus_room(room_id)
 
         await open_dialog(app, RoomPickerScreen(entries, app.engine.layout.focused), chosen)

@@ -49,11 +49,34 @@ def render_sections(sections: list[Section]) -> Content:
     return Content("\n").join(lines)
 
 
-def two_columns(sections: list[Section]) -> tuple[list[Section], list[Section]]:
-    """Split the sections, in order, where the two columns come out the most even."""
-    heights = [len(rows) + 2 for _title, rows in sections]
-    split = min(range(1, len(sections) + 1), key=lambda i: max(sum(heights[:i]), sum(heights[i:])))
-    return sections[:split], sections[split:]
+COLUMN_WIDTH = 46  # characters of one help column (three in the 150-column dialog)
+
+
+def _height(section: Section) -> int:
+    """Lines a section takes in a column: its title, a gap, and its rows as they wrap."""
+    _title, rows = section
+    width = max((len(key) for key, _ in rows), default=0)
+    lines = 0
+    for _key, command in rows:
+        length = 2 + width + 3 + len(command.name)
+        length += len(command.description) + 3 if command.description else 0
+        lines += -(-length // COLUMN_WIDTH)
+    return lines + 2
+
+
+def columns(sections: list[Section], count: int) -> list[list[Section]]:
+    """Split the sections, in order, into ``count`` columns as even as they come."""
+    heights = [_height(section) for section in sections]
+    if count <= 1 or len(sections) <= 1:
+        return [sections]
+    best: tuple[int, list[list[Section]]] | None = None
+    for split in range(1, len(sections)):
+        rest = columns(sections[split:], count - 1)
+        tallest = max(sum(heights[:split]), *(sum(map(_height, c)) for c in rest))
+        if best is None or tallest < best[0]:
+            best = (tallest, [sections[:split], *rest])
+    assert best is not None
+    return best[1]
 
 
 class HelpScreen(Dialog[None]):
@@ -66,13 +89,12 @@ class HelpScreen(Dialog[None]):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
-        # Two columns so everything fits a normal terminal.
-        left, right = two_columns(self.sections)
+        # Three columns so everything fits a normal terminal.
         with Vertical(classes="dialog", id="help-dialog"):
             yield Label("amux keys", classes="dialog-title")
             with VerticalScroll(id="help-body"), Horizontal(id="help-columns"):
-                yield Static(render_sections(left), id="help-left")
-                yield Static(render_sections(right), id="help-right")
+                for column in columns(self.sections, 3):
+                    yield Static(render_sections(column), classes="help-column")
             yield Label("escape closes", classes="dialog-hint")
 
     def action_close(self) -> None:

@@ -24,6 +24,7 @@ class PickerEntry:
     number: str
     label: str  # printable title, matched by the filter
     detail: str  # agent and state, shown dim
+    closed: bool = False  # an archived room (its own section; choosing it reopens it)
 
 
 def highlight(text: str, offsets: tuple[int, ...] | list[int]) -> Content:
@@ -82,7 +83,8 @@ class RoomPickerScreen(Dialog[str | None]):
     def _fill(self, query: str) -> None:
         options = self.query_one("#picker-options", OptionList)
         options.clear_options()
-        ranked = rank(self.entries, query)
+        ranked = rank([e for e in self.entries if not e.closed], query)
+        closed = rank([e for e in self.entries if e.closed], query)
         for entry, offsets in ranked:
             prompt = Content.assemble(
                 (f"{entry.number} ", "bold $text-muted"),
@@ -90,11 +92,21 @@ class RoomPickerScreen(Dialog[str | None]):
                 (f"  {entry.detail}", "$text-muted"),
             )
             options.add_option(Option(prompt, id=entry.room_id))
+        if closed:
+            title = Content.styled("Closed rooms (enter reopens)", "bold $text-muted")
+            options.add_option(Option(title, disabled=True))
+            for entry, offsets in closed:
+                prompt = Content.assemble(
+                    ("  ", ""),
+                    highlight(entry.label, offsets),
+                    (f"  {entry.detail}", "$text-muted"),
+                )
+                options.add_option(Option(prompt, id=entry.room_id))
+        ranked = ranked or closed
         if ranked:
             ids = [e.room_id for e, _ in ranked]
-            options.highlighted = (
-                ids.index(self.current) if not query and self.current in ids else 0
-            )
+            first = ids.index(self.current) if not query and self.current in ids else 0
+            options.highlighted = options.get_option_index(ids[first])
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill(event.value)
@@ -115,7 +127,11 @@ class RoomPickerScreen(Dialog[str | None]):
         options = self.query_one("#picker-options", OptionList)
         if options.option_count:
             current = options.highlighted if options.highlighted is not None else -step
-            options.highlighted = (current + step) % options.option_count
+            for _ in range(options.option_count):  # over the section title
+                current = (current + step) % options.option_count
+                if not options.get_option_at_index(current).disabled:
+                    break
+            options.highlighted = current
 
     def action_cancel(self) -> None:
         self.close(None)

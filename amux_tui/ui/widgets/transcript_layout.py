@@ -349,6 +349,29 @@ class TranscriptLayout:
                     self._lru.move_to_end((block.index, j))
             y += height
 
+    def part_start(self, block: Block, j: int) -> int:
+        """Where part ``j`` of ``block`` starts in the block's text (0 for a head)."""
+        layout = self._layout(block)
+        part = layout.parts[j] if 0 <= j < len(layout.parts) else None
+        return part.start if part is not None else 0
+
+    def part_lines(
+        self, block: Block, offset: int, blocks: list[Block], console: Console, palette: Palette
+    ) -> tuple[int, list[Line]]:
+        """The part of ``block`` showing its text at ``offset`` (its head if the text is not
+        shown), rendered: ``(part index, lines)``."""
+        layout = self._layout(block)
+        j = 0
+        for index, part in enumerate(layout.parts):
+            if part is not None and part.start <= offset < part.end:
+                j = index
+                break
+        if j not in layout.lines and self.heights[block.index]:
+            top = self.offset(block.index) + layout.starts[j]
+            self.ensure(top, top + max(1, layout.heights[j]), blocks, console, palette)
+        current = self.layouts.get(block.index)
+        return j, (current.lines.get(j, []) if current is not None else [])
+
     def line(self, y: int) -> Line | None:
         """Rendered line ``y``: ``[]`` for a blank line, ``None`` if not rendered yet."""
         n = len(self.heights)

@@ -15,9 +15,10 @@ the scroll position is moved by the difference so that what is on screen stays p
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 from weakref import WeakKeyDictionary
 
+from rich.style import Style
 from textual import events
 from textual.binding import BindingType
 from textual.cache import LRUCache
@@ -25,14 +26,17 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
+from textual.selection import Selection
 from textual.strip import Strip
 
 from amux_tui.engine.transcript import Transcript
-from amux_tui.engine.transcript_blocks import Block
+from amux_tui.engine.transcript_blocks import Block, Thought
 from amux_tui.ui.keymap import DEFAULT_KEYMAP
 from amux_tui.ui.keys import Scope
 from amux_tui.ui.render_blocks import Palette, is_collapsible
+from amux_tui.ui.render_text import Line
 from amux_tui.ui.widgets.transcript_layout import Anchor, TranscriptLayout
+from amux_tui.ui.widgets.transcript_marks import Marks, Point, line_text, paint
 
 __all__ = ["TranscriptView"]
 
@@ -70,6 +74,10 @@ class TranscriptView(ScrollView):
         & > .transcript-view--diff-add { color: $text-success; }
         & > .transcript-view--diff-remove { color: $text-error; }
         & > .transcript-view--divider { color: $text-primary; }
+        & > .transcript-view--match { background: $warning 35%; }
+        & > .transcript-view--match-current { background: $warning; color: $background; }
+        & > .transcript-view--cursor { text-style: reverse; }
+        & > .transcript-view--selection { background: $primary 45%; }
     }
     """
 
@@ -78,7 +86,8 @@ class TranscriptView(ScrollView):
         "transcript-view--thought", "transcript-view--muted", "transcript-view--title",
         "transcript-view--accent", "transcript-view--success", "transcript-view--warning",
         "transcript-view--error", "transcript-view--diff-add", "transcript-view--diff-remove",
-        "transcript-view--divider",
+        "transcript-view--divider", "transcript-view--match", "transcript-view--match-current",
+        "transcript-view--cursor", "transcript-view--selection",
     }  # fmt: skip
 
     BINDINGS: ClassVar[list[BindingType]] = [*DEFAULT_KEYMAP.bindings(Scope.TRANSCRIPT)]
@@ -122,6 +131,9 @@ class TranscriptView(ScrollView):
         # so an id cannot be reused while cached): Textual repaints the whole view on every
         # scroll, and a Strip is costly to build (and to keep).
         self._strips: LRUCache[int, tuple[object, Strip]] = LRUCache(STRIPS)
+        self.marks = Marks()
+        self.finder: Any = None  # the find bar's TranscriptFind while a search is active
+        """Find hits and the copy-mode cursor, painted over the lines (see transcript_marks)."""
         if transcript is not None:
             self._transcript = transcript
             self._layout = self._layout_for(transcript)
@@ -149,6 +161,9 @@ class TranscriptView(ScrollView):
             old.anchor = self._top_anchor()
             old.trim(INACTIVE_LINES)
         self._transcript = transcript
+        self.marks.clear_find()  # hits and cursors belong to the transcript they were in
+        self.marks.cursor = self.marks.mark = None
+        self.finder = None
         layout = self._layout = self._layout_for(transcript)
         self.follow = layout.follow
         self._pending_anchor = None if layout.follow else layout.anchor
@@ -237,6 +252,13 @@ class TranscriptView(ScrollView):
         """``t``: hide or show thoughts."""
         self.show_thoughts = not self.show_thoughts
 
+    def action_find_step(self, step: int) -> None:
+        """``n`` / ``N`` after a search: the next or previous hit."""
+        if self.finder is None or not self.finder.step(step):
+            self.app.bell()
+            return
+        self.app.notify(self.finder.label, timeout=1.5)
+
     def action_toggle_here(self) -> None:
         """Toggle the collapsible block under the mouse, else the last one on screen."""
         index = self._collapsible_here()
@@ -301,14 +323,218 @@ class TranscriptView(ScrollView):
             line = layout.line(absolute)
             self._schedule_resync()
         if not line:
-            return Strip.blank(width, self.rich_style)
-        cached = self._strips.get(id(line))
-        if cached is not None and cached[0] is line:
-            strip = cached[1]
+            strip = Strip([], 0)
         else:
-            strip = Strip(line, layout.width)
-            self._strips.set(id(line), (line, strip))
-        return strip if layout.width == width else strip.adjust_cell_length(width, self.rich_style)
+            cached = self._strips.get(id(line))
+            if cached is not None and cached[0] is line:
+                strip = cached[1]
+            else:
+                strip = Strip(line, layout.width)
+                self._strips.set(id(line), (line, strip))
+        spans = self._spans(absolute, line)
+        if spans:
+            strip = paint(strip, line_text(line), spans)
+        # Offsets let Textual map a mouse drag to (character, line) for text selection.
+        strip = strip.apply_offsets(0, absolute)
+        return (
+            strip
+            if strip.cell_length == width
+            else strip.adjust_cell_length(width, self.rich_style)
+        )
+
+    def _spans(self, y: int, line: Line | None) -> list[tuple[int, int, Style]]:
+        """What to paint over line ``y``: find hits, the current hit, copy cursor, selections."""
+        marks, layout = self.marks, self._layout
+        selection = self.text_selection
+        if layout is None or (marks.pattern is None and not marks.copying and selection is None):
+            return []
+        style = self.get_component_rich_style
+        text = line_text(line)
+        spans: list[tuple[int, int, Style]] = []
+        if marks.pattern is not None and text:
+            match_style = style("transcript-view--match")
+            spans += [(m.start(), m.end(), match_style) for m in marks.pattern.finditer(text)
+                      if m.end() > m.start()]  # fmt: skip
+            current = marks.current
+            if current is not None and layout.y_of(current[0]) == y:
+                spans.append((current[1], current[2], style("transcript-view--match-current")))
+        for start, end in (self._copy_span(y, len(text)), self._mouse_span(y, selection, text)):
+            if end > start:
+                spans.append((start, end, style("transcript-view--selection")))
+        cursor = marks.cursor
+        if cursor is not None and layout.y_of(cursor[0]) == y:
+            spans.append((cursor[1], cursor[1] + 1, style("transcript-view--cursor")))
+        return spans
+
+    def _copy_span(self, y: int, length: int) -> tuple[int, int]:
+        """Columns of line ``y`` inside the copy-mode selection."""
+        bounds = self.copy_bounds()
+        if bounds is None:
+            return (0, 0)
+        (y0, x0), (y1, x1) = bounds
+        if not y0 <= y <= y1:
+            return (0, 0)
+        if self.marks.linewise:
+            return (0, max(1, length))
+        return (x0 if y == y0 else 0, x1 + 1 if y == y1 else max(1, length))
+
+    @staticmethod
+    def _mouse_span(y: int, selection: Selection | None, text: str) -> tuple[int, int]:
+        span = selection.get_span(y) if selection is not None else None
+        if span is None:
+            return (0, 0)
+        start, end = span
+        end = len(text.rstrip()) if end == -1 else min(end, len(text))
+        return (start, end)
+
+    # --- text out: find, copy mode, mouse selection ------------------------------------------
+
+    @property
+    def line_count(self) -> int:
+        """Lines of the transcript (estimated below what has been rendered)."""
+        return self._layout.total if self._layout is not None else 0
+
+    def point_y(self, point: Point) -> int:
+        """The line a point is on now."""
+        return self._layout.y_of(point[0]) if self._layout is not None else 0
+
+    def point_at(self, y: int, x: int) -> Point:
+        """The point at line ``y`` (clamped), column ``x``."""
+        layout = self._layout
+        if layout is None:
+            return ((0, -1, 0), 0)
+        y = max(0, min(y, layout.total - 1))
+        self.line_texts(y, y + 1)  # rendered, so the anchor names a real line
+        return (layout.anchor_at(y), max(0, x))
+
+    def line_texts(self, y0: int, y1: int) -> list[str]:
+        """The text of lines ``[y0, y1)`` as shown (rendered if needed; trailing blanks cut)."""
+        layout, transcript = self._layout, self._transcript
+        if layout is None or transcript is None or not self._ready:
+            return []
+        y0, y1 = max(0, y0), min(y1, layout.total)
+        blocks, console, palette = transcript.blocks, self.app.console, self._get_palette()
+        out: list[str] = []
+        y = y0
+        while y < y1:
+            line = layout.line(y)
+            if line is None:
+                layout.ensure(y, min(y1, y + self._height * 2), blocks, console, palette)
+                y1 = min(y1, layout.total)
+                line = layout.line(y)
+            out.append(line_text(line).rstrip())
+            y += 1
+        return out
+
+    def copy_bounds(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """The copy-mode selection as ((line, col), (line, col)), first to last, or None."""
+        marks = self.marks
+        if marks.cursor is None or marks.mark is None:
+            return None
+        a = (self.point_y(marks.mark), marks.mark[1])
+        b = (self.point_y(marks.cursor), marks.cursor[1])
+        return (a, b) if a <= b else (b, a)
+
+    def copy_text(self) -> str:
+        """The text of the copy-mode selection."""
+        bounds = self.copy_bounds()
+        if bounds is None:
+            return ""
+        (y0, x0), (y1, x1) = bounds
+        lines = self.line_texts(y0, y1 + 1)
+        if not lines:
+            return ""
+        if not self.marks.linewise:
+            lines[-1] = lines[-1][: x1 + 1]
+            lines[0] = lines[0][x0:]
+        return "\n".join(lines)
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The mouse selection's text: only its lines are rendered, not the transcript."""
+        start, end = selection.start, selection.end
+        y0 = start.y if start is not None else 0
+        y1 = end.y if end is not None else self.line_count - 1
+        lines = self.line_texts(y0, y1 + 1)
+        if not lines:
+            return None
+        if end is not None:
+            lines[-1] = lines[-1][: end.x]
+        if start is not None:
+            lines[0] = lines[0][start.x :]
+        return "\n".join(lines), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()
+
+    def bookmark(self) -> tuple[bool, Anchor]:
+        """Where the view stands (to come back with :meth:`go_back`)."""
+        return (self.follow, self._top_anchor())
+
+    def go_back(self, mark: tuple[bool, Anchor]) -> None:
+        """Back to a :meth:`bookmark`: following the end, or the same line at the top."""
+        follow, anchor = mark
+        layout = self._layout
+        if follow or layout is None or not self._ready:
+            self.jump_to_end()
+            return
+        self.follow = False
+        self._set_virtual_height(layout.total)
+        self._scroll_to_y(layout.y_of(anchor))
+        self._sync_viewport()
+
+    def top_block(self) -> int:
+        """The block at the top of the viewport."""
+        return self._top_anchor()[0]
+
+    def show_line(self, y: int, *, margin: int = 2) -> None:
+        """Scroll just enough that line ``y`` is on screen (stops following)."""
+        layout = self._layout
+        if layout is None or not self._ready:
+            return
+        top, height = self.scroll_offset.y, self._height
+        if top + margin <= y < top + height - margin:
+            return
+        self.follow = False
+        self._set_virtual_height(layout.total)
+        self._scroll_to_y(max(0, y - height // 3) if y < top + margin else y - height + 1 + margin)
+        self._sync_viewport()
+
+    def reveal_match(self, block_index: int, start: int, text: str) -> int | None:
+        """Show the match of :attr:`marks`'s pattern at ``start`` of block ``block_index``'s
+        searchable ``text``: unfold its block, scroll it into view, make it the current hit.
+
+        Returns the line it is on, or None if the block cannot be shown.
+        """
+        layout, transcript, pattern = self._layout, self._transcript, self.marks.pattern
+        if layout is None or transcript is None or pattern is None or not self._ready:
+            return None
+        block = transcript.blocks[block_index]
+        if isinstance(block, Thought) and not self.show_thoughts:
+            self.show_thoughts = True
+        if is_collapsible(block) and layout.is_collapsed(block):
+            self.toggle_block(block_index)
+        part, lines = layout.part_lines(block, start, transcript.blocks, self.app.console,
+                                        self._get_palette())  # fmt: skip
+        # The n-th match in the raw text of this part is the n-th in its rendered lines.
+        first = layout.part_start(block, part)
+        nth = sum(1 for m in pattern.finditer(text, first, start) if m.end() > m.start())
+        found: tuple[int, int, int] | None = None
+        seen = 0
+        for k, line in enumerate(lines):
+            for m in pattern.finditer(line_text(line)):
+                if m.end() > m.start():
+                    if found is None or seen <= nth:
+                        found = (k, m.start(), m.end())
+                    seen += 1
+            if seen > nth:
+                break
+        k, x0, x1 = found if found is not None else (0, 0, 0)
+        anchor = (block_index, part, k)
+        self.marks.current = (anchor, x0, x1)
+        y = layout.y_of(anchor)
+        self.show_line(y)
+        self.refresh()
+        return layout.y_of(anchor)
 
     # --- internals --------------------------------------------------------------------------
 
