@@ -2,7 +2,9 @@
 
 Errors are one line on stderr and a non-zero exit, never a traceback for bad input.
 Read-only commands (``ls``, ``show``, ``export``, ``check``) never take the rooms lock,
-never start an agent and never write.
+never start an agent and never write. While amux runs, ``ls``, ``show`` and ``new`` ask it
+through its control socket, and ``send``, ``watch``, ``rename``, ``close`` and ``cancel``
+drive it (:mod:`amux_tui.cli_control`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    new = sub.add_parser("new", help="create a room and open the TUI focused on it")
+    new = sub.add_parser(
+        "new",
+        help="create a room and open the TUI focused on it (or add it to the running amux)",
+    )
     who = new.add_mutually_exclusive_group()
     who.add_argument(
         "--agent",
@@ -49,8 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--cwd", metavar="DIR", help="working directory of the agent (default: current)"
     )
     new.add_argument("--title", metavar="T", help="room title")
+    new.add_argument(
+        "--background",
+        action="store_true",
+        help="do not focus the room (amux not running: create it without opening the TUI)",
+    )
 
-    ls = sub.add_parser("ls", help="list rooms")
+    ls = sub.add_parser("ls", help="list rooms (their live state while amux runs)")
     ls.add_argument("--json", action="store_true", help="machine-readable output")
     ls.add_argument("--archived", action="store_true", help="list closed (archived) rooms")
 
@@ -61,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     grep.add_argument("--archived", action="store_true", help="search closed rooms too")
     grep.add_argument("--json", action="store_true", help="one JSON object per hit")
 
-    show = sub.add_parser("show", help="a room's rehydrated state, computed from its log")
+    show = sub.add_parser(
+        "show", help="a room's state: live while amux runs, else rehydrated from its log"
+    )
     show.add_argument("room", metavar="ROOM", help="room id, title, or a unique prefix")
     show.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -74,7 +86,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="verify every room log")
     check.add_argument("--repair", action="store_true", help="truncate a torn last line")
+    _add_control_commands(sub)
     return parser
+
+
+def _add_control_commands(sub: Any) -> None:
+    """The commands that drive the running amux (README "Scripting amux")."""
+    from amux_tui.cli_control import parse_history
+
+    send = sub.add_parser(
+        "send",
+        help="send a prompt to a room of the running amux (queued while it is busy)",
+        description="Exit status with --wait: 0 end_turn, 3 cancelled, 4 refused, "
+        "5 stopped at a limit, 6 error, 7 interrupted; 2 amux could not send it.",
+    )
+    send.add_argument("room", metavar="ROOM", help="room id, title, or a unique prefix")
+    send.add_argument("text", metavar="TEXT", nargs="?", help="the prompt; - (or none): stdin")
+    send.add_argument(
+        "--wait", action="store_true", help="wait for the turn to end and print the reply"
+    )
+    send.add_argument("--json", action="store_true", help="with --wait: the result as JSON")
+
+    watch = sub.add_parser("watch", help="follow a room of the running amux as it happens")
+    watch.add_argument("room", metavar="ROOM")
+    watch.add_argument("--jsonl", action="store_true", help="the raw events, one JSON per line")
+    watch.add_argument(
+        "--history",
+        type=parse_history,
+        default="turn",
+        metavar="turn|all|N",
+        help="recorded frames first: the latest turn (default), all, or the last N",
+    )
+
+    rename = sub.add_parser("rename", help="rename a room")
+    rename.add_argument("room", metavar="ROOM")
+    rename.add_argument("title", metavar="TITLE")
+
+    close = sub.add_parser("close", help="stop a room's agent and archive its log")
+    close.add_argument("room", metavar="ROOM")
+
+    cancel = sub.add_parser("cancel", help="cancel the running turn of a room")
+    cancel.add_argument("room", metavar="ROOM")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,15 +162,18 @@ def _resolve(paths: Paths, ref: str) -> str:
 
 
 def cmd_ls(args: argparse.Namespace, paths: Paths) -> int:
+    from amux_tui.cli_control import live_rows
     from amux_tui.engine.engine import discover_room_ids
-    from amux_tui.engine.snapshot import ls_row, read_room
+    from amux_tui.engine.snapshot import ls_row, read_room, state_label
 
     rooms_dir = _rooms_dir(paths)
     if args.archived:
         return _ls_archived(rooms_dir, args.json)
-    ids = discover_room_ids(rooms_dir) if rooms_dir.is_dir() else []
-    order = _layout_order(rooms_dir, ids)
-    rows = [ls_row(*read_room(rooms_dir, rid)) for rid in order]
+    rows = live_rows(paths)
+    if rows is None:
+        ids = discover_room_ids(rooms_dir) if rooms_dir.is_dir() else []
+        order = _layout_order(rooms_dir, ids)
+        rows = [ls_row(*read_room(rooms_dir, rid)) for rid in order]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -131,7 +186,7 @@ def cmd_ls(args: argparse.Namespace, paths: Paths) -> int:
             r["roomId"],
             one_line(r["title"]),
             r["agent"],
-            r["state"],
+            state_label(r),
             str(r["frames"]),
             str(r["segments"]),
             f"{r['compactions']}{' (active)' if r['compacting'] else ''}",
@@ -249,10 +304,13 @@ def _layout_order(rooms_dir: Path, ids: list[str]) -> list[str]:
 
 
 def cmd_show(args: argparse.Namespace, paths: Paths) -> int:
+    from amux_tui.cli_control import live_snapshot
     from amux_tui.engine.snapshot import read_room, stored_snapshot
 
-    room_id = _resolve(paths, args.room)
-    snap = stored_snapshot(*read_room(_rooms_dir(paths), room_id))
+    snap = live_snapshot(paths, args.room)
+    if snap is None:
+        room_id = _resolve(paths, args.room)
+        snap = stored_snapshot(*read_room(_rooms_dir(paths), room_id))
     if args.json:
         print(json.dumps(snap, indent=2))
         return 0
@@ -350,8 +408,18 @@ def cmd_tui(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def cmd_new(args: argparse.Namespace, paths: Paths) -> int:
+    from amux_tui.cli_control import new_in_running, new_offline
     from amux_tui.engine.config import load_config, spec_from_command
 
+    cwd = Path(args.cwd).expanduser() if args.cwd else Path.cwd()
+    if not cwd.is_dir():
+        raise CliError(f"--cwd: not a directory: {cwd}")
+    fields = {"agent": args.agent, "command": args.cmd, "cwd": str(cwd.absolute()),
+              "title": args.title, "background": args.background or None}  # fmt: skip
+    room_id = new_in_running(paths, fields)
+    if room_id is not None:
+        print(room_id)
+        return 0
     config = load_config(paths.config_file)
     if args.cmd is not None:
         try:
@@ -366,9 +434,9 @@ def cmd_new(args: argparse.Namespace, paths: Paths) -> int:
             raise CliError(f"unknown agent {name!r} (known: {known})")
     if not spec.found():
         raise CliError(f"agent command not found: {spec.command!r}")
-    cwd = Path(args.cwd).expanduser() if args.cwd else Path.cwd()
-    if not cwd.is_dir():
-        raise CliError(f"--cwd: not a directory: {cwd}")
+    if args.background:
+        print(new_offline(paths, spec, str(cwd.absolute()), args.title))
+        return 0
     return _run_tui(paths, create={"spec": spec, "cwd": str(cwd.absolute()), "title": args.title})
 
 
@@ -431,7 +499,19 @@ _COMMANDS = {
     "agents": cmd_agents,
     "check": cmd_check,
     "grep": cmd_grep,
+    "send": lambda args, paths: _control("cmd_send", args, paths),
+    "watch": lambda args, paths: _control("cmd_watch", args, paths),
+    "rename": lambda args, paths: _control("cmd_rename", args, paths),
+    "close": lambda args, paths: _control("cmd_close", args, paths),
+    "cancel": lambda args, paths: _control("cmd_cancel", args, paths),
 }
+
+
+def _control(name: str, args: argparse.Namespace, paths: Paths) -> int:
+    from amux_tui import cli_control
+
+    return getattr(cli_control, name)(args, paths)
+
 
 if __name__ == "__main__":  # pragma: no cover
     os.environ.setdefault("PYTHONUNBUFFERED", "1")

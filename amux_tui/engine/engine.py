@@ -58,6 +58,22 @@ def discover_room_ids(rooms_dir: Path) -> list[str]:
     return sorted(ids)
 
 
+class EngineListener:
+    """Told when the set of rooms changes, whoever changed it (a dialog, the control socket).
+
+    Every call happens on the engine's event loop; subclasses override what they need.
+    """
+
+    def room_added(self, room: Room, *, focus: bool) -> None:
+        """``room`` was created; ``focus``: whoever created it wants it in front."""
+
+    def room_closing(self, room: Room) -> None:
+        """``room`` is about to stop and be archived (it is still open): let go of it."""
+
+    def room_closed(self, room_id: str) -> None:
+        """The room is gone from :attr:`Engine.rooms` and its files are archived."""
+
+
 class Engine:
     """All rooms of one amux home, in display order."""
 
@@ -67,6 +83,22 @@ class Engine:
         self.rooms: dict[str, Room] = {}
         self.layout = Layout()
         self.lock: RoomsLock | None = None
+        self.listeners: list[EngineListener] = []
+
+    def add_listener(self, listener: EngineListener) -> None:
+        if listener not in self.listeners:
+            self.listeners.append(listener)
+
+    def remove_listener(self, listener: EngineListener) -> None:
+        if listener in self.listeners:
+            self.listeners.remove(listener)
+
+    def _tell(self, event: str, *args: Any, **kw: Any) -> None:
+        for listener in tuple(self.listeners):
+            try:
+                getattr(listener, event)(*args, **kw)
+            except Exception:  # one broken listener must not break the others
+                logger.exception("engine listener failed on %s", event)
 
     # ---- opening ------------------------------------------------------------------------------
     def open(self) -> None:
@@ -151,8 +183,12 @@ class Engine:
         *,
         cwd: str | os.PathLike[str] | None = None,
         title: str | None = None,
+        focus: bool = False,
     ) -> Room:
-        """A new room (not started). Its id is generated, never derived from the title."""
+        """A new room (not started). Its id is generated, never derived from the title.
+
+        Listeners hear of it (``focus`` is passed on: the creator wants it in front).
+        """
         room_id = new_room_id(self.rooms)
         now = now_rfc3339()
         meta = RoomMeta(
@@ -171,6 +207,7 @@ class Engine:
         self.rooms[room_id] = room
         self.layout.order = list(self.rooms)
         self.save_layout()
+        self._tell("room_added", room, focus=focus)
         return room
 
     def create_first_run_room(self) -> Room:
@@ -181,15 +218,21 @@ class Engine:
 
     async def close_room(self, room_id: str) -> Path | None:
         """Stop the agent and archive the room's files (never deleted)."""
-        room = self.rooms.pop(room_id, None)
+        room = self.rooms.get(room_id)
         if room is None:
             return None
-        await room.close()
-        archived = archive_room(self.paths.rooms_dir, room_id)
-        if self.layout.focused == room_id:
-            self.layout.focused = next(iter(self.rooms), None)
-        self.layout.order = list(self.rooms)
-        self.save_layout()
+        self._tell("room_closing", room)
+        if self.rooms.pop(room_id, None) is None:
+            return None  # a listener closed it meanwhile
+        try:
+            await room.close()
+            archived = archive_room(self.paths.rooms_dir, room_id)
+        finally:
+            if self.layout.focused == room_id:
+                self.layout.focused = next(iter(self.rooms), None)
+            self.layout.order = list(self.rooms)
+            self.save_layout()
+            self._tell("room_closed", room_id)
         return archived
 
     def archived(self) -> list[ArchivedRoom]:

@@ -31,7 +31,7 @@ from amux_tui.engine.transcript import (
 )
 from amux_tui.text import one_line
 
-__all__ = ["export_markdown", "format_time"]
+__all__ = ["export_markdown", "format_time", "turn_end_text"]
 
 _TURN_END_TEXT = {
     "cancelled": "Turn cancelled",
@@ -163,11 +163,16 @@ def _permission(block: Permission) -> str:
     return f"🔐 **Permission requested:** {title} → {outcome}"
 
 
-def _turn_end(block: TurnEnd) -> str:
+def turn_end_text(block: TurnEnd) -> str:
+    """A turn ending in words, e.g. ``Turn cancelled (hard_steer)`` (plain text)."""
     text = _TURN_END_TEXT.get(block.outcome, f"Turn ended: {block.outcome}")
     if block.reason:
         text += f" ({block.reason})"
-    return _italic(text)
+    return text
+
+
+def _turn_end(block: TurnEnd) -> str:
+    return _italic(turn_end_text(block))
 
 
 def _divider(block: Divider) -> str:

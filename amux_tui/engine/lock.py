@@ -19,7 +19,13 @@ from types import TracebackType
 
 from amux_tui.paths import ensure_private_dir
 
-__all__ = ["LOCK_FILE_NAME", "RoomsLock", "StoreLockedError", "held_by_this_process"]
+__all__ = [
+    "LOCK_FILE_NAME",
+    "RoomsLock",
+    "StoreLockedError",
+    "held_by_this_process",
+    "recorded_holder",
+]
 
 LOCK_FILE_NAME = ".lock"
 
@@ -46,6 +52,37 @@ def _read_pid(fd: int) -> int | None:
     except OSError:
         return None
     return int(text) if text.isdigit() else None
+
+
+def recorded_holder(rooms_dir: Path) -> int | None:
+    """The pid a running amux wrote into ``rooms_dir``'s lock file, if that process lives.
+
+    Informational (it never takes the lock, which could make an amux starting at that
+    moment fail): a pid left by a ``kill -9``'d amux may have been reused since.
+    """
+    try:
+        fd = os.open(Path(rooms_dir) / LOCK_FILE_NAME, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        pid = _read_pid(fd)
+    finally:
+        os.close(fd)
+    if pid is None:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, someone else's
+    try:  # a killed amux whose parent has not reaped it yet is a zombie: gone all the same
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            if f.read().rpartition(b")")[2].split()[:1] == [b"Z"]:
+                return None
+    except OSError:
+        pass
+    return pid
 
 
 def held_by_this_process(rooms_dir: Path) -> bool:

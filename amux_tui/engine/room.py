@@ -213,14 +213,27 @@ class Room:
     def stderr_tail(self) -> list[str]:
         return self.agent.stderr_tail
 
-    def subscribe(self, sub: RoomSubscriber, *, peer_id: str = F.LOCAL_PEER) -> None:
-        self._subscribers.append(sub)
-        self._emit(F.PEER_JOINED, peerId=peer_id)
+    def subscribe(
+        self,
+        sub: RoomSubscriber,
+        *,
+        peer_id: str | None = F.LOCAL_PEER,
+        peer_name: str | None = None,
+    ) -> None:
+        """Attach ``sub``; a peer (``peer_id``) is announced with ``amux/peer_joined``.
 
-    def unsubscribe(self, sub: RoomSubscriber, *, peer_id: str = F.LOCAL_PEER) -> None:
+        ``peer_id=None`` attaches silently: an observer inside amux (a control-socket
+        client following its own prompt), not a viewer of the room.
+        """
+        self._subscribers.append(sub)
+        if peer_id is not None:
+            self._emit(F.PEER_JOINED, peerId=peer_id, peerName=peer_name)
+
+    def unsubscribe(self, sub: RoomSubscriber, *, peer_id: str | None = F.LOCAL_PEER) -> None:
         if sub in self._subscribers:
             self._subscribers.remove(sub)
-            self._emit(F.PEER_LEFT, peerId=peer_id)
+            if peer_id is not None and self._log is not None and not self._log.closed:
+                self._emit(F.PEER_LEFT, peerId=peer_id)
 
     # ---- the broadcast gate ---------------------------------------------------------------------
     def _gate(self, frame: dict[str, Any], raw: bytes | None = None) -> None:
@@ -299,28 +312,29 @@ class Room:
         return False
 
     # ---- turns ------------------------------------------------------------------------------------
-    def prompt(self, text: str) -> str:
-        """Send a prompt; while busy it is queued instead (SPEC §4.2). Returns what happened."""
+    def prompt(self, text: str, *, peer_id: str = F.LOCAL_PEER) -> str:
+        """Send a prompt; while busy it is queued instead (SPEC §4.2). Returns what happened.
+
+        ``peer_id`` says who sent it (the UI is ``local``); the turn is attributed to them.
+        """
         text = text.strip("\n")
         if not text.strip():
             raise RoomError("nothing to send")
         self.meta.remember_prompt(text)
         if self.busy or self._lifecycle is not Lifecycle.READY or self.model.state.queue:
-            return self.enqueue(text, remember=False)
-        self._start_turn(text)
+            return self.enqueue(text, remember=False, peer_id=peer_id)
+        self._start_turn(text, peer_id=peer_id)
         self._save_meta_soon()
         return "sent"
 
-    def enqueue(self, text: str, *, remember: bool = True) -> str:
+    def enqueue(self, text: str, *, remember: bool = True, peer_id: str = F.LOCAL_PEER) -> str:
         """Add to the queue (cap 6); submitted at once when the room is idle and ready."""
         if remember:
             self.meta.remember_prompt(text)
         if len(self.public_queue) >= F.QUEUE_CAP:
             raise RoomError(f"queue is full ({F.QUEUE_CAP} prompts waiting); remove one first")
         qid = F.format_id("q", self.model.state.next_queue_item)
-        self._emit(
-            F.QUEUE_ITEM_ADDED, queueItemId=qid, peerId=F.LOCAL_PEER, text=text, status="queued"
-        )
+        self._emit(F.QUEUE_ITEM_ADDED, queueItemId=qid, peerId=peer_id, text=text, status="queued")
         self._save_meta_soon()
         if self._lifecycle in (Lifecycle.NOT_STARTED, Lifecycle.EXITED):
             self.ensure_started()
@@ -354,7 +368,12 @@ class Room:
         self._changed()
 
     def _start_turn(
-        self, text: str, *, queue_item_id: str | None = None, supersedes: str | None = None
+        self,
+        text: str,
+        *,
+        queue_item_id: str | None = None,
+        supersedes: str | None = None,
+        peer_id: str | None = None,
     ) -> None:
         session_id = self.model.state.acp_session_id
         assert session_id is not None
@@ -363,7 +382,7 @@ class Room:
         self._emit(
             F.TURN_STARTED,
             amuxTurnId=turn_id,
-            peerId=F.LOCAL_PEER,
+            peerId=peer_id or F.LOCAL_PEER,
             content=content,
             queueItemId=queue_item_id,
             supersedesTurnId=supersedes,
@@ -408,7 +427,7 @@ class Room:
         if head.id is None:
             self._start_turn(head.text, supersedes=head.supersedes)
         else:
-            self._start_turn(head.text, queue_item_id=head.id)
+            self._start_turn(head.text, queue_item_id=head.id, peer_id=head.peer_id)
 
     def _sweep_requests(self, *, answer: bool) -> None:
         """Resolve every pending request as ended with its turn (answering the agent)."""
@@ -421,12 +440,12 @@ class Room:
                 resolvedBy=F.RESOLVED_TURN_ENDED,
             )
 
-    def cancel(self, *, reason: str | None = None) -> bool:
-        """Cancel the active turn (SPEC §4.2); False when there is none."""
+    def cancel(self, *, reason: str | None = None, by: str = F.LOCAL_PEER) -> bool:
+        """Cancel the active turn (SPEC §4.2); False when there is none. ``by``: who asked."""
         turn_id = self.model.active_turn_id
         if turn_id is None or not self.agent.running:
             return False
-        self._emit(F.TURN_CANCELLED, amuxTurnId=turn_id, cancelledBy=F.LOCAL_PEER, reason=reason)
+        self._emit(F.TURN_CANCELLED, amuxTurnId=turn_id, cancelledBy=by, reason=reason)
         self._cancel_on_agent()
         return True
 

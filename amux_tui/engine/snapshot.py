@@ -106,20 +106,46 @@ def room_snapshot(room: Room) -> dict[str, Any]:
     )
 
 
-def ls_row(meta: RoomMeta, hydrated: Hydrated) -> dict[str, Any]:
-    state = hydrated.model.state
+def _row(meta: RoomMeta, model: RoomModel, status: str, *, live: bool) -> dict[str, Any]:
+    state = model.state
     return {
         "roomId": meta.room_id,
-        "title": hydrated.model.title or meta.title,
+        "title": model.title or meta.title,
         "agent": agent_label(meta),
         "cwd": meta.cwd or None,
-        "state": recorded_status(meta),
+        "state": status,
         "frames": state.frame_count,
         "segments": len(state.segments),
         "compactions": state.compaction.count,
         "compacting": state.compaction.active,
-        "lastActivity": state.last_recorded_at or meta.last_active,
+        "needsYou": len(model.pending_permissions()),
+        "queued": len(state.public_queue),
+        "lastActivity": state.last_activity_at or meta.last_active,
+        "live": live,
     }
+
+
+def ls_row(meta: RoomMeta, hydrated: Hydrated) -> dict[str, Any]:
+    """An ``amux ls`` row of a room rebuilt from its files (amux not running)."""
+    return _row(meta, hydrated.model, recorded_status(meta), live=False)
+
+
+def live_ls_row(room: Room) -> dict[str, Any]:
+    """An ``amux ls`` row of a loaded room of the running amux: its status right now."""
+    return _row(room.meta, room.model, room.status.value, live=True)
+
+
+def state_label(row: dict[str, Any]) -> str:
+    """An ``ls`` row's state and flags in words: ``busy, compacting, needs you, queued 2``."""
+    parts = [str(row.get("state"))]
+    if row.get("compacting"):
+        parts.append("compacting")
+    if row.get("needsYou"):
+        n = row["needsYou"]
+        parts.append("needs you" if n == 1 else f"needs you ({n})")
+    if row.get("queued"):
+        parts.append(f"queued {row['queued']}")
+    return ", ".join(parts)
 
 
 def find_room_id(rooms_dir: Path, ref: str) -> str | None:

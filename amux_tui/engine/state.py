@@ -56,6 +56,7 @@ class QueueItem:
     text: str
     held: bool = False
     supersedes: str | None = None  # hard steer: the turn it replaces
+    peer_id: str | None = None  # who queued it; its turn is attributed to them
 
 
 @dataclass(slots=True)
@@ -94,6 +95,9 @@ class RoomState:
     frame_count: int = 0
     last_seq: int = 0
     last_recorded_at: str | None = None
+    # When something last happened: like last_recorded_at, but a viewer attaching or
+    # leaving (peer presence) is not activity, so quitting amux does not count as one.
+    last_activity_at: str | None = None
     next_turn: int = 1
     next_queue_item: int = 1
     next_segment: int = 1
@@ -101,6 +105,7 @@ class RoomState:
     active_turn_text: str | None = None
     active_turn_queue_item: str | None = None
     turns_started: int = 0
+    last_turn_seq: int = 0  # seq of the latest turn_started (0: no turn yet)
     queue: list[QueueItem] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
     active_segment: Segment | None = None
@@ -108,21 +113,23 @@ class RoomState:
     compaction: Compaction = field(default_factory=Compaction)
 
     # ---- the fold ------------------------------------------------------------------------
-    def count(self, seq: int, segment_id: int, recorded_at: str) -> None:
+    def count(self, seq: int, segment_id: int, recorded_at: str, *, activity: bool = True) -> None:
         """The part of ``apply`` every frame gets (all a streamed chunk needs)."""
         self.frame_count += 1
         if type(seq) is int and seq > self.last_seq:
             self.last_seq = seq
         self.last_recorded_at = recorded_at
+        if activity:
+            self.last_activity_at = recorded_at
         if segment_id >= self.next_segment:
             self.next_segment = segment_id + 1
 
     def apply(self, frame: Any, seq: int, segment_id: int, recorded_at: str) -> bool:
         """Fold one recorded frame; True when a fact the room's status shows changed."""
-        self.count(seq, segment_id, recorded_at)
+        method = frame.get("method") if isinstance(frame, dict) else None
+        self.count(seq, segment_id, recorded_at, activity=method not in _PRESENCE)
         if not isinstance(frame, dict):
             return False
-        method = frame.get("method")
         handler = _HANDLERS.get(method) if isinstance(method, str) else None
         if handler is None:
             return False
@@ -146,6 +153,7 @@ class RoomState:
         qid = p.get("queueItemId")
         self.active_turn_queue_item = qid if isinstance(qid, str) else None
         self.turns_started += 1
+        self.last_turn_seq = seq
         sup = p.get("supersedesTurnId")
         if sup is not None:
             # The hard-steer replacement left the queue when it started.
@@ -168,7 +176,10 @@ class RoomState:
             self.next_queue_item = n + 1
         if isinstance(qid, str) and not any(q.id == qid for q in self.queue):
             text = p.get("text")
-            self.queue.append(QueueItem(qid, text if isinstance(text, str) else ""))
+            item = QueueItem(
+                qid, text if isinstance(text, str) else "", peer_id=as_str(p.get("peerId"))
+            )
+            self.queue.append(item)
 
     def _queue_gone(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:
         qid = p.get("queueItemId")
@@ -323,6 +334,7 @@ def _session_update(
     """Marker: ``apply`` dispatches session updates on their kind (see ``_UPDATES``)."""
 
 
+_PRESENCE = frozenset({F.PEER_JOINED, F.PEER_LEFT})
 _Handler = Callable[[RoomState, dict[str, Any], int, int, str], None]
 _HANDLERS: dict[str, _Handler] = {
     F.SESSION_UPDATE: _session_update,

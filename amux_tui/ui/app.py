@@ -35,6 +35,7 @@ from amux_tui.engine.engine import Engine
 from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.room import Room
 from amux_tui.ui.commands import CommandRunner
+from amux_tui.ui.control_bridge import ControlBridge
 from amux_tui.ui.copy_mode import CopyModeBar, copy_text
 from amux_tui.ui.footer import footer_hints, prefix_hints
 from amux_tui.ui.hub import RoomHub
@@ -135,6 +136,7 @@ class AmuxApp(App[None]):
         self._layout_timer: Timer | None = None
         self._shut_down = False
         self._terminal_watch: threading.Event | None = None
+        self.control = ControlBridge(self)  # the control socket (amux send/watch/new …)
 
     @property
     def prefix(self) -> PrefixState:
@@ -183,6 +185,7 @@ class AmuxApp(App[None]):
         self.run_worker(self._hydrate_all(), group="hydrate", exit_on_error=False)
         self.set_interval(SPIN_INTERVAL, self._spin)
         self.update_key_bar()
+        await self.control.start()
 
     async def _hydrate_all(self) -> None:
         """Lazy start: every room's log is loaded in the background, agents are not started."""
@@ -472,6 +475,7 @@ class AmuxApp(App[None]):
         if self._shut_down:
             return
         self._shut_down = True
+        await self.control.stop()  # streams end before the rooms close
         for pane in self.panes.values():
             if pane.is_mounted:
                 pane.save_draft()
