@@ -165,16 +165,7 @@ class ControlServer(EngineListener):
             logger.exception("control connection failed")
         finally:
             self._tasks.discard(task)
-            writer.close()  # what is buffered still goes out, if the client reads it soon
-            try:
-                await asyncio.wait_for(writer.wait_closed(), P.DROP_GRACE)
-            except TimeoutError:
-                writer.transport.abort()
-            except asyncio.CancelledError:
-                writer.transport.abort()
-                raise
-            except Exception:
-                pass
+            await _let_go(reader, writer)
 
     async def _serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -378,6 +369,37 @@ class ControlServer(EngineListener):
         finally:
             self._watchers.discard(watcher)
             watcher.detach()
+
+
+async def _let_go(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Close a connection so the client reads all it was sent, last error included.
+
+    Closing a socket with unread input resets the connection, and a reset can destroy
+    what the client has not read yet: so say EOF first, discard what the client still
+    sends until it closes its end (bounded), then close.
+    """
+    try:
+        if not writer.is_closing():
+            if writer.can_write_eof():
+                writer.write_eof()
+            async with asyncio.timeout(P.DROP_GRACE):
+                while await reader.read(1 << 16):
+                    pass
+    except (TimeoutError, ConnectionError, OSError, ValueError):
+        pass
+    except asyncio.CancelledError:
+        writer.transport.abort()
+        raise
+    writer.close()  # what is still buffered goes out if the client reads it soon
+    try:
+        await asyncio.wait_for(writer.wait_closed(), P.DROP_GRACE)
+    except TimeoutError:
+        writer.transport.abort()
+    except asyncio.CancelledError:
+        writer.transport.abort()
+        raise
+    except (ConnectionError, OSError):
+        pass
 
 
 def _flags(room: Room) -> dict[str, Any]:

@@ -127,7 +127,8 @@ class RoomState:
     def apply(self, frame: Any, seq: int, segment_id: int, recorded_at: str) -> bool:
         """Fold one recorded frame; True when a fact the room's status shows changed."""
         method = frame.get("method") if isinstance(frame, dict) else None
-        self.count(seq, segment_id, recorded_at, activity=method not in _PRESENCE)
+        presence = method in _PRESENCE if isinstance(method, str) else False
+        self.count(seq, segment_id, recorded_at, activity=not presence)
         if not isinstance(frame, dict):
             return False
         handler = _HANDLERS.get(method) if isinstance(method, str) else None
