@@ -409,7 +409,7 @@ def cmd_tui(args: argparse.Namespace, paths: Paths) -> int:
 
 def cmd_new(args: argparse.Namespace, paths: Paths) -> int:
     from amux_tui.cli_control import new_in_running, new_offline
-    from amux_tui.engine.config import load_config, spec_from_command
+    from amux_tui.engine.config import load_config
 
     cwd = Path(args.cwd).expanduser() if args.cwd else Path.cwd()
     if not cwd.is_dir():
@@ -420,20 +420,10 @@ def cmd_new(args: argparse.Namespace, paths: Paths) -> int:
     if room_id is not None:
         print(room_id)
         return 0
-    config = load_config(paths.config_file)
-    if args.cmd is not None:
-        try:
-            spec = spec_from_command(args.cmd)
-        except ValueError as exc:
-            raise CliError(f"--cmd: {exc}") from None
-    else:
-        name = args.agent or config.default_agent
-        spec = config.get(name)
-        if spec is None:
-            known = ", ".join(s.name for s in config.available())
-            raise CliError(f"unknown agent {name!r} (known: {known})")
-    if not spec.found():
-        raise CliError(f"agent command not found: {spec.command!r}")
+    try:
+        spec = load_config(paths.config_file).resolve(args.agent, args.cmd)
+    except ValueError as exc:
+        raise CliError(f"--cmd: {exc}" if args.cmd is not None else str(exc)) from None
     if args.background:
         print(new_offline(paths, spec, str(cwd.absolute()), args.title))
         return 0

@@ -31,15 +31,19 @@ EXIT_BY_OUTCOME = {
 }
 
 
-def connect(paths: Paths, *, needed_for: str | None = None) -> ControlClient | None:
-    """The running amux, or None (``needed_for``: a command that cannot do without it)."""
+def connect(
+    paths: Paths, *, needed_for: str | None = None, reads_files: bool = False
+) -> ControlClient | None:
+    """The running amux, or None (``needed_for``: a command that cannot do without it;
+    ``reads_files``: the caller falls back to the files, worth a note when an amux runs
+    that does not answer)."""
     try:
         return ControlClient.connect(paths.rooms_dir)
     except NotRunning as exc:
         if needed_for is not None:
             hint = "" if exc.holder else "; start it with `amux`"
             raise CliError(f"{exc}: {needed_for} needs the running amux{hint}") from None
-        if exc.holder is not None:
+        if exc.holder is not None and reads_files:
             print(f"amux: {exc}; reading the files instead", file=sys.stderr)
         return None
     except ControlError as exc:
@@ -252,7 +256,7 @@ def new_offline(paths: Paths, spec: Any, cwd: str, title: str | None) -> str:
 
 
 def live_rows(paths: Paths) -> list[dict[str, Any]] | None:
-    client = connect(paths)
+    client = connect(paths, reads_files=True)
     if client is None:
         return None
     with client:
@@ -260,7 +264,7 @@ def live_rows(paths: Paths) -> list[dict[str, Any]] | None:
 
 
 def live_snapshot(paths: Paths, ref: str) -> dict[str, Any] | None:
-    client = connect(paths)
+    client = connect(paths, reads_files=True)
     if client is None:
         return None
     with client:

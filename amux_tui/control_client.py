@@ -18,6 +18,7 @@ from amux_tui.engine import control_socket as S
 from amux_tui.engine.lock import recorded_holder
 
 HELLO_TIMEOUT = 5.0  # seconds to wait for the server's hello before calling it hung
+ANSWER_TIMEOUT = 120.0  # seconds for an answer (``ls`` may wait for rooms to hydrate)
 
 
 class NotRunning(Exception):
@@ -97,9 +98,19 @@ class ControlClient:
         self.sock.sendall(P.encode_line(request))
 
     def request(self, cmd: str, **fields: Any) -> dict[str, Any]:
-        """Send a request and return its answer; raises :class:`ControlError` if refused."""
+        """Send a request and return its answer; raises :class:`ControlError` if refused
+        (or unanswered for :data:`ANSWER_TIMEOUT`). Events that follow wait as long as
+        they take."""
         self.send_request(cmd, **fields)
-        answer = self._read()
+        self.sock.settimeout(ANSWER_TIMEOUT)
+        try:
+            answer = self._read()
+        except TimeoutError:
+            raise ControlError(
+                "timeout", f"amux did not answer {cmd} within {ANSWER_TIMEOUT:g} s"
+            ) from None
+        finally:
+            self.sock.settimeout(None)
         if answer is None:
             raise ControlError("closed", "amux closed the connection (is it quitting?)")
         if not answer.get("ok"):

@@ -12,22 +12,10 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
+from amux_tui.engine import transcript_blocks as TB
 from amux_tui.engine.export import turn_end_text
 from amux_tui.engine.model import RoomModel
 from amux_tui.engine.snapshot import state_label
-from amux_tui.engine.transcript_blocks import (
-    AgentText,
-    Block,
-    Divider,
-    Notice,
-    Permission,
-    Plan,
-    TextBlock,
-    Thought,
-    ToolCall,
-    TurnEnd,
-    UserPrompt,
-)
 from amux_tui.text import one_line, visible
 
 
@@ -38,7 +26,7 @@ class WatchRenderer:
         self.out = out
         self.model = RoomModel("")
         self._printed: dict[int, Any] = {}  # block index → chars printed / status / version
-        self._streaming: Block | None = None  # the text block the last line belongs to
+        self._streaming: TB.Block | None = None  # the text block the last line belongs to
         self._at_line_start = True
         self._queue: set[str] = set()
 
@@ -83,19 +71,19 @@ class WatchRenderer:
                 self._line(f"+ queued {item.id}: {one_line(item.text, 100)}")
 
     # ---- blocks ------------------------------------------------------------------------------
-    def _block(self, block: Block) -> None:
-        if isinstance(block, TextBlock):
+    def _block(self, block: TB.Block) -> None:
+        if isinstance(block, TB.TextBlock):
             self._text(block)
-        elif isinstance(block, ToolCall):
+        elif isinstance(block, TB.ToolCall):
             if self._printed.get(block.index) != block.status:
                 self._printed[block.index] = block.status
                 status = block.status.replace("_", " ")
                 self._line(f"⚙ {one_line(block.title, 100)} — {status}")
-        elif isinstance(block, Plan):
+        elif isinstance(block, TB.Plan):
             if self._printed.get(block.index) != block.version:
                 self._printed[block.index] = block.version
                 self._line("☰ plan: " + " · ".join(_plan_entry(e) for e in block.entries))
-        elif isinstance(block, Permission):
+        elif isinstance(block, TB.Permission):
             state = block.outcome or "pending"
             if self._printed.get(block.index) != state:
                 self._printed[block.index] = state
@@ -104,26 +92,26 @@ class WatchRenderer:
                     self._line(f"⚠ needs you: permission for {title}")
                 else:
                     self._line(f"⚠ permission for {title} → {one_line(block.outcome, 60)}")
-        elif isinstance(block, TurnEnd):
+        elif isinstance(block, TB.TurnEnd):
             self._once(block, f"■ {one_line(turn_end_text(block), 200)}")
-        elif isinstance(block, Divider):
+        elif isinstance(block, TB.Divider):
             self._once(block, f"── {one_line(block.text, 100)} ──")
-        elif isinstance(block, Notice):
+        elif isinstance(block, TB.Notice):
             mark = "⚠" if block.level in ("warning", "error") else "·"
             self._once(block, f"{mark} {one_line(block.text, 200)}")
 
-    def _text(self, block: TextBlock) -> None:
+    def _text(self, block: TB.TextBlock) -> None:
         done = self._printed.get(block.index)
         if done is None:
             done = 0
-            if isinstance(block, UserPrompt):
+            if isinstance(block, TB.UserPrompt):
                 who = block.peer_id if block.peer_id and block.peer_id != "local" else "you"
                 turn = f" · {block.turn_id}" if block.turn_id else ""
                 self._line(f"▶ {one_line(who, 40)}{turn}")
-            elif isinstance(block, Thought):
+            elif isinstance(block, TB.Thought):
                 self._start_line()
                 self._write("(thinking) ")
-            elif isinstance(block, AgentText):
+            elif isinstance(block, TB.AgentText):
                 self._start_line()
             self._streaming = block
         text = block.text
@@ -134,10 +122,10 @@ class WatchRenderer:
             self._streaming = block
         self._printed[block.index] = len(text)
         self._write(visible(text[done:]))
-        if isinstance(block, UserPrompt):
+        if isinstance(block, TB.UserPrompt):
             self._start_line()
 
-    def _once(self, block: Block, line: str) -> None:
+    def _once(self, block: TB.Block, line: str) -> None:
         if block.index not in self._printed:
             self._printed[block.index] = True
             self._line(line)

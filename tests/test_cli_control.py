@@ -42,7 +42,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_exit_status_by_outcome_is_distinct():
     assert EXIT_BY_OUTCOME[P.END_TURN] == 0
-    codes = [EXIT_BY_OUTCOME[o] for o in (P.CANCELLED, P.REFUSED_TURN, P.LIMIT, P.ERROR, P.INTERRUPTED)]
+    codes = [
+        EXIT_BY_OUTCOME[o] for o in (P.CANCELLED, P.REFUSED_TURN, P.LIMIT, P.ERROR, P.INTERRUPTED)
+    ]
     assert len(set(codes)) == len(codes) and 0 not in codes and 2 not in codes
 
 

@@ -36,7 +36,13 @@ async def test_send_wait_answers_with_the_turn_and_its_reply(tmp_path):
         room, _ = await started_room(engine, title="B")
         client = await Client.open(server.path)
         answer = await client.request("send", room="B", text="hello there", wait=True, id="x")
-        assert answer == {"ok": True, "id": "x", "roomId": room.id, "result": "sent", "turnId": "at-1"}
+        assert answer == {
+            "ok": True,
+            "id": "x",
+            "roomId": room.id,
+            "result": "sent",
+            "turnId": "at-1",
+        }
         settled = await client.read()
         assert settled["event"] == "settled" and settled["turnId"] == "at-1"
         assert settled["outcome"] == "end_turn" and settled["stopReason"] == "end_turn"
@@ -50,7 +56,9 @@ async def test_send_wait_answers_with_the_turn_and_its_reply(tmp_path):
         assert settled["reply"] == "".join(chunks) and "> hello there" in settled["reply"]
         assert await client.at_eof()  # a stream is the last request of its connection
         # The prompt is attributed to the CLI peer.
-        started = [r for r in log_records(engine, room.id) if r["frame"]["method"] == F.TURN_STARTED]
+        started = [
+            r for r in log_records(engine, room.id) if r["frame"]["method"] == F.TURN_STARTED
+        ]
         assert started[0]["frame"]["params"]["peerId"] == "cli"
 
 
@@ -112,7 +120,9 @@ async def test_watch_sends_snapshot_history_then_live_frames_without_gap(tmp_pat
     async with served(tmp_path / "h") as (engine, server):
         room, _ = await started_room(engine, demo_spec(AMUX_DEMO_GATE=str(gate)), title="B")
         room.prompt("one")  # held open by the gate: the watcher joins mid-turn
-        await wait_for(lambda: room.transcript.blocks and room.transcript.blocks[-1].kind == "message")
+        await wait_for(
+            lambda: room.transcript.blocks and room.transcript.blocks[-1].kind == "message"
+        )
         client = await Client.open(server.path)
         assert (await client.request("watch", room="B", history="all"))["ok"]
         snapshot = await client.read()
@@ -191,7 +201,9 @@ async def test_a_slow_watcher_is_dropped_and_never_blocks_the_room(tmp_path):
         events = await slow.until(lambda e: e.get("event") == "closed")
         assert events[-1] == {"event": "closed", "reason": "too_slow"}
         assert await slow.at_eof()
-        await wait_for(lambda: F.PEER_LEFT in [r["frame"]["method"] for r in log_records(engine, room.id)])
+        await wait_for(
+            lambda: F.PEER_LEFT in [r["frame"]["method"] for r in log_records(engine, room.id)]
+        )
         assert len(room._subscribers) == 1  # only the test's recorder is left
 
 
@@ -237,15 +249,21 @@ async def test_an_oversized_line_gets_an_error_and_the_connection_is_closed(tmp_
         assert (await fresh.request("ping"))["ok"]
 
 
+async def _watcher_and_waiter(server) -> tuple[Client, Client]:
+    """A client watching room B (live by now) and one waiting for a prompt sent to it."""
+    watcher = await Client.open(server.path)
+    await watcher.request("watch", room="B")
+    await watcher.until(lambda e: e.get("event") == "live")
+    waiter = await Client.open(server.path)
+    await waiter.request("send", room="B", text="held", wait=True)
+    return watcher, waiter
+
+
 async def test_clients_leaving_mid_stream_are_let_go(tmp_path):
     gate = tmp_path / "gate"
     async with served(tmp_path / "h") as (engine, server):
         room, _ = await started_room(engine, demo_spec(AMUX_DEMO_GATE=str(gate)), title="B")
-        watcher = await Client.open(server.path)
-        await watcher.request("watch", room="B")
-        await watcher.until(lambda e: e.get("event") == "live")
-        waiter = await Client.open(server.path)
-        await waiter.request("send", room="B", text="held", wait=True)
+        watcher, waiter = await _watcher_and_waiter(server)
         assert len(room._subscribers) == 3  # recorder, watcher, follower
         await watcher.close()
         await waiter.close()
@@ -323,8 +341,9 @@ async def test_a_client_of_another_user_is_refused(tmp_path):
 
 
 async def test_a_stale_socket_file_is_replaced_and_other_files_are_left_alone(tmp_path):
-    from amux_tui.engine.control import ControlServer
     from engine_helpers import open_engine
+
+    from amux_tui.engine.control import ControlServer
 
     engine = open_engine(tmp_path / "h")
     path = engine.paths.rooms_dir / "control.sock"
@@ -346,10 +365,7 @@ async def test_closing_a_room_ends_its_streams(tmp_path):
     gate = tmp_path / "gate"
     async with served(tmp_path / "h") as (engine, server):
         room, _ = await started_room(engine, demo_spec(AMUX_DEMO_GATE=str(gate)), title="B")
-        watcher = await Client.open(server.path)
-        await watcher.request("watch", room="B")
-        waiter = await Client.open(server.path)
-        await waiter.request("send", room="B", text="held", wait=True)
+        watcher, waiter = await _watcher_and_waiter(server)
         control = await Client.open(server.path)
         answer = await control.request("close", room="B")
         assert answer["ok"] and "archive" in answer["archive"]
@@ -365,10 +381,7 @@ async def test_stopping_the_server_ends_every_stream(tmp_path):
     gate = tmp_path / "gate"
     async with served(tmp_path / "h") as (engine, server):
         await started_room(engine, demo_spec(AMUX_DEMO_GATE=str(gate)), title="B")
-        watcher = await Client.open(server.path)
-        await watcher.request("watch", room="B")
-        waiter = await Client.open(server.path)
-        await waiter.request("send", room="B", text="held", wait=True)
+        watcher, waiter = await _watcher_and_waiter(server)
         await server.stop()
         events = await watcher.until(lambda e: e.get("event") == "closed")
         assert events[-1]["reason"] == "amux quit"

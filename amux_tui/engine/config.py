@@ -138,6 +138,23 @@ class AgentsConfig:
         candidates = [DEMO_AGENT, *self.agents.values(), *WELL_KNOWN]  # in order of precedence
         return next((spec for spec in candidates if spec.name == name), None)
 
+    def resolve(self, agent: str | None = None, command: str | None = None) -> AgentSpec:
+        """The agent of a new room (``amux new``): a command line, else an agent by name,
+        else the default one. Raises ``ValueError`` with a message for the user when it
+        is unknown or its command is not found."""
+        if command is not None:
+            spec = spec_from_command(command)
+        else:
+            name = agent or self.default_agent
+            found = self.get(name)
+            if found is None:
+                known = ", ".join(s.name for s in self.available())
+                raise ValueError(f"unknown agent {name!r} (known: {known})")
+            spec = found
+        if not spec.found():
+            raise ValueError(f"agent command not found: {spec.command!r}")
+        return spec
+
 
 def load_config(path: Path) -> AgentsConfig:
     """Read ``agents.toml``. Never raises for bad content: problems go in ``.problems``."""

@@ -29,7 +29,6 @@ from typing import Any
 from amux_tui import __version__
 from amux_tui.engine import control_protocol as P
 from amux_tui.engine import control_socket as S
-from amux_tui.engine.config import AgentSpec, spec_from_command
 from amux_tui.engine.control_streams import TurnFollower, Watcher, history_start, stream_history
 from amux_tui.engine.engine import Engine, EngineListener
 from amux_tui.engine.lifecycle import Lifecycle
@@ -276,23 +275,12 @@ class ControlServer(EngineListener):
 
     def _new(self, request: P.New) -> dict[str, Any]:
         rid = request.id
-        config = self.engine.config
         if request.agent is not None and request.command is not None:
             raise P.ProtocolError(P.BAD_REQUEST, "new: give agent or command, not both", rid)
-        spec: AgentSpec | None
-        if request.command is not None:
-            try:
-                spec = spec_from_command(request.command)
-            except ValueError as exc:
-                raise P.ProtocolError(P.BAD_REQUEST, f"new: command: {exc}", rid) from None
-        else:
-            name = request.agent or config.default_agent
-            spec = config.get(name)
-            if spec is None:
-                known = ", ".join(s.name for s in config.available())
-                raise RoomError(f"unknown agent {name!r} (known: {known})")
-        if not spec.found():
-            raise RoomError(f"agent command not found: {spec.command!r}")
+        try:
+            spec = self.engine.config.resolve(request.agent, request.command)
+        except ValueError as exc:
+            raise RoomError(str(exc)) from None
         cwd = request.cwd or os.getcwd()
         if not os.path.isabs(cwd) or not os.path.isdir(cwd):
             raise RoomError(f"cwd: not an absolute path to a directory: {cwd}")
