@@ -382,7 +382,9 @@ async def test_stopping_the_server_ends_every_stream(tmp_path):
     async with served(tmp_path / "h") as (engine, server):
         await started_room(engine, demo_spec(AMUX_DEMO_GATE=str(gate)), title="B")
         watcher, waiter = await _watcher_and_waiter(server)
+        idle_client = await Client.open(server.path)  # between requests: simply let go
         await server.stop()
+        assert await idle_client.at_eof()
         events = await watcher.until(lambda e: e.get("event") == "closed")
         assert events[-1]["reason"] == "amux quit"
         settled = await waiter.read()

@@ -47,6 +47,7 @@ class _Connection:
         self.number = number
         self.reader = reader
         self.writer = writer
+        self.idle = False  # waiting for the client's next request
 
     async def send(self, message: dict[str, Any]) -> None:
         self.writer.write(P.encode_line(message))
@@ -94,7 +95,7 @@ class ControlServer(EngineListener):
         self.max_clients = max_clients
         self._server: asyncio.AbstractServer | None = None
         self._inode = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: dict[asyncio.Task[Any], _Connection | None] = {}
         self._watchers: set[Watcher] = set()
         self._followers: set[TurnFollower] = set()
         self._numbers = itertools.count(1)
@@ -130,6 +131,9 @@ class ControlServer(EngineListener):
             watcher.detach()
         for follower in list(self._followers):
             follower.finish(P.INTERRUPTED, reason="amux quit")
+        for task, conn in list(self._tasks.items()):
+            if conn is not None and conn.idle:
+                task.cancel()  # nothing to finish: between requests
         tasks = list(self._tasks)
         if tasks:  # let them write their last event, briefly
             _, pending = await asyncio.wait(tasks, timeout=1.0)
@@ -155,26 +159,28 @@ class ControlServer(EngineListener):
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)
+        self._tasks[task] = None
         try:
-            await self._serve_connection(reader, writer)
+            await self._serve_connection(task, reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away mid-answer
         except Exception:
             logger.exception("control connection failed")
         finally:
-            self._tasks.discard(task)
-            await _let_go(reader, writer)
+            try:
+                await _let_go(reader, writer)
+            finally:
+                self._tasks.pop(task, None)
 
     async def _serve_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self, task: asyncio.Task[Any], reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         creds = S.peer_credentials(writer.get_extra_info("socket"))
         if not S.peer_allowed(creds):
             logger.warning("control socket: refused a connection from uid %s", creds and creds.uid)
             writer.write(P.encode_line(P.failure(P.FORBIDDEN, "only amux's own user may connect")))
             return
-        conn = _Connection(next(self._numbers), reader, writer)
+        conn = self._tasks[task] = _Connection(next(self._numbers), reader, writer)
         if len(self._tasks) > self.max_clients or self._stopping:
             why = "amux is quitting" if self._stopping else f"more than {self.max_clients} clients"
             await conn.send(P.failure(P.TOO_MANY_CLIENTS, why))
@@ -188,6 +194,7 @@ class ControlServer(EngineListener):
             }
         )
         while not self._stopping:
+            conn.idle = True
             try:
                 line = await reader.readline()
             except ValueError:  # longer than the limit: no way to find the next request
@@ -195,6 +202,8 @@ class ControlServer(EngineListener):
                     P.failure(P.LINE_TOO_LONG, f"request longer than {P.MAX_REQUEST_LINE} bytes")
                 )
                 return
+            finally:
+                conn.idle = False
             if not line:
                 return  # EOF
             if not line.strip():
