@@ -61,8 +61,11 @@ class _Connection:
             await asyncio.wait({waiter, reader}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             reader.cancel()
+            # Wait for it to let go of the stream: only one reader at a time.
+            await asyncio.gather(reader, return_exceptions=True)
         if not waiter.done():
             waiter.cancel()
+            await asyncio.gather(waiter, return_exceptions=True)
             return False
         return True
 
