@@ -125,3 +125,35 @@ def test_presence_is_not_activity():
     assert state.last_recorded_at == "2026-01-01T00:00:09.000000000Z"
     model.apply(F.notification("amux/peer_left", {}), 3, 0, "2026-01-01T00:00:10.000000000Z")
     assert state.last_activity_at == "2026-01-01T00:00:01.000000000Z"
+
+
+async def test_a_watcher_ending_before_it_went_live_still_gets_what_was_recorded(tmp_path):
+    """The room closes (or amux quits) while the history is still being sent: the frames
+    held back meanwhile are delivered, then ``closed``; nothing is lost or reordered."""
+    import asyncio
+    import socket
+
+    from engine_helpers import demo_spec, open_engine
+
+    from amux_tui.engine.control_streams import Watcher
+
+    engine = open_engine(tmp_path / "h")
+    room = engine.create_room(demo_spec(), cwd=str(tmp_path), title="B")
+    ours, theirs = socket.socketpair()
+    _, writer = await asyncio.open_connection(sock=ours)
+    reader, _ = await asyncio.open_connection(sock=theirs)
+    watcher = Watcher(room, writer, "ctl-1")
+    watcher.attach()
+    room.record(F.amux_frame(F.NOTICE, room.id, text="while the history is sent"))
+    watcher.end("room closed")
+    watcher.detach()
+    room.record(F.amux_frame(F.NOTICE, room.id, text="after it ended"))
+    assert not watcher.ended.is_set()  # the held frames are not out yet
+    watcher.go_live()
+    assert watcher.ended.is_set()
+    lines = [json.loads(await reader.readline()) for _ in range(4)]
+    assert lines[0] == {"event": "live"}
+    assert [e["frame"]["method"] for e in lines[1:3]] == [F.PEER_JOINED, F.NOTICE]
+    assert lines[3] == {"event": "closed", "reason": "room closed"}
+    writer.close()
+    await engine.shutdown()

@@ -339,9 +339,11 @@ class ControlServer(EngineListener):
 
     async def _watch(self, conn: _Connection, request: P.Watch) -> None:
         room = await self._room(request.room, request.id)
+        # From here to attaching the watcher, nothing may await: the file's size, the
+        # snapshot and the start of the live frames describe the same instant.
         log = room.log
         log.flush()  # every record up to the snapshot is in the file from here on
-        end = await asyncio.to_thread(os.path.getsize, log.path)
+        end = os.path.getsize(log.path)
         last_seq = room.state.last_seq
         since, last_n = None, None
         if request.history == "turn":
@@ -363,7 +365,7 @@ class ControlServer(EngineListener):
             start = await asyncio.to_thread(
                 history_start, log.path, end, last_seq, since_seq=since, last_n=last_n
             )
-            await stream_history(conn.writer, log.path, start, end, last_seq)
+            await stream_history(watcher, log.path, start, end, last_seq)
             watcher.go_live()
             await conn.until_gone_or(watcher.ended.wait())
         finally:

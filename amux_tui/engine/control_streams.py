@@ -84,44 +84,63 @@ class Watcher(RoomSubscriber):
             self._held.append(line)
             self._held_bytes += len(line)
             if self._held_bytes > self.limit:
-                self.end("too_slow")
+                self.drop()
             return
         self._write(line)
 
     # ---- flow ---------------------------------------------------------------------------
+    @property
+    def dropped(self) -> bool:
+        """Dropped (too slow) or gone: nothing more is written."""
+        return self.end_reason in ("too_slow", "gone")
+
     def go_live(self) -> None:
-        """History is sent: say so, then pass the held frames and every later one on."""
+        """History is sent: say so, then pass the held frames and every later one on (or,
+        when the stream ended meanwhile, the held frames and the ``closed`` event)."""
         held, self._held = self._held or [], None
-        if self.end_reason is not None:
+        if self.dropped:
             return
-        self._write(P.encode_line({"event": "live"}) + b"".join(held))
+        data = P.encode_line({"event": "live"}) + b"".join(held)
+        if self.end_reason is not None:
+            data += P.encode_line({"event": "closed", "reason": self.end_reason})
+        self._write(data)
+        if self.end_reason is not None:
+            self.ended.set()
 
     def end(self, reason: str) -> None:
-        """Stop streaming with a last ``closed`` event (the connection's task then detaches)."""
+        """No more frames will come (the room is closing, amux quits): what was recorded
+        until now still goes out, then a last ``closed`` event."""
         if self.end_reason is not None:
             return
         self.end_reason = reason
+        if self._held is None:  # live: nothing held back
+            self._write(P.encode_line({"event": "closed", "reason": reason}))
+            self.ended.set()
+
+    def drop(self) -> None:
+        """Too slow: stop at once; the client gets ``closed`` (``too_slow``) after what is
+        already buffered if it reads soon, and is cut off after a grace period."""
+        if self.dropped:
+            return
+        self.end_reason = "too_slow"
         self._held = None
         writer = self.writer
         if not writer.is_closing():
-            writer.write(P.encode_line({"event": "closed", "reason": reason}))
-            if reason == "too_slow":
-                # Whatever is buffered goes out if the client reads it soon; else cut off.
-                writer.close()
-                asyncio.get_running_loop().call_later(P.DROP_GRACE, writer.transport.abort)
-                logger.warning(
-                    "watcher %s of room %s dropped: too slow", self.peer_id, self.room.id
-                )
+            writer.write(P.encode_line({"event": "closed", "reason": "too_slow"}))
+            writer.close()
+            asyncio.get_running_loop().call_later(P.DROP_GRACE, writer.transport.abort)
+        logger.warning("watcher %s of room %s dropped: too slow", self.peer_id, self.room.id)
         self.ended.set()
 
     def _write(self, data: bytes) -> None:
         writer = self.writer
-        if writer.is_closing():
-            self.end("gone")
+        if writer.is_closing():  # the client went away
+            self.end_reason = "gone"
+            self.ended.set()
             return
         writer.write(data)
         if writer.transport.get_write_buffer_size() > self.limit:
-            self.end("too_slow")
+            self.drop()
 
 
 def frame_line(seq: int, recorded_at: str | None, frame: Any, *, history: bool = False) -> bytes:
@@ -198,19 +217,19 @@ def _read_at(fd: int, size: int, offset: int) -> bytes:
     return os.pread(fd, size, offset)
 
 
-async def stream_history(
-    writer: asyncio.StreamWriter, path: Path, start: int, end: int, last_seq: int
-) -> int:
+async def stream_history(watcher: Watcher, path: Path, start: int, end: int, last_seq: int) -> int:
     """Send the records between byte offsets ``start`` and ``end`` with seq ≤ ``last_seq``
     as ``frame`` events marked ``history``; returns how many were sent. Reads in a worker
-    thread, waits for the client to take each block (a slow reader slows only itself)."""
+    thread, waits for the client to take each block (a slow reader slows only itself);
+    stops early when the watcher is dropped."""
     if start >= end:
         return 0
+    writer = watcher.writer
     fd = await asyncio.to_thread(os.open, path, os.O_RDONLY | os.O_CLOEXEC)
     sent = 0
     try:
         pos, carry = start, b""
-        while pos < end:
+        while pos < end and not watcher.dropped and not writer.is_closing():
             data = await asyncio.to_thread(_read_at, fd, min(_BLOCK, end - pos), pos)
             if not data:
                 break  # the file shrank (cannot happen while we hold the lock)
