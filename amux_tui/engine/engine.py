@@ -255,6 +255,7 @@ class Engine:
             room.rename(unique_title(room.title, titles))
         self.layout.order = list(self.rooms)
         self.save_layout()
+        self._tell("room_added", room, focus=False)
         return room
 
     def move_room(self, room_id: str, index: int) -> None:
