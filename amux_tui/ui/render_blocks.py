@@ -139,7 +139,7 @@ def render_block(
     kind = body_kind(block, collapsed)
     if kind is not None and isinstance(block, TextBlock):
         text = block.text
-        splitter = TextSplitter(kind == "markdown")
+        splitter = TextSplitter(kind == "markdown", width)
         splitter.feed(text)
         for piece in splitter.all_pieces(text):
             lines.extend(render_body_piece(block, text, piece, kind, console, width, palette))
