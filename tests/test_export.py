@@ -101,7 +101,7 @@ def test_export_structure() -> None:
         "## Turn 2 — 2026-05-27 17:42:13 UTC",
         "## Turn 3 — 2026-05-27 17:42:19 UTC",
     ]
-    assert "> Fix the bug in app.py\n> It crashes on start." in md
+    assert "> Fix the bug in app.py  \n> It crashes on start." in md
     assert "<details><summary>Thought</summary>\n\nChecking the code path.\n\n</details>" in md
     assert "I'll read the file." in md
     # agent Markdown is verbatim, code block included

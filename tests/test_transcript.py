@@ -575,8 +575,11 @@ def test_turn_complete_settles_unfinished_tools() -> None:
     assert tc2.status == "failed" and t.blocks[-1].reason == "boom"
     t.apply(turn("at-3", "q"))
     [tc3] = t.apply(tool("t3", "job", "in_progress"))
-    t.apply(done("at-3"))  # a normal ending leaves statuses as the agent reported them
-    assert tc3.status == "in_progress"
+    changed = t.apply(done("at-3"))  # a normal ending: the agent's status stays, but the
+    assert changed == [tc3]  # call is marked as having ended without a result
+    assert tc3.status == "in_progress" and tc3.ended
+    t.apply(upd(F.TOOL_CALL_UPDATE, toolCallId="t3", status="completed"))  # a late result
+    assert tc3.status == "completed" and not tc3.ended
 
 
 def test_session_resumed_and_notice_frames() -> None:

@@ -6,6 +6,7 @@ quoted, agent replies verbatim (they are Markdown already), thoughts and tool ca
 ``<details>`` blocks (collapsible on GitHub and most viewers), plans as checklists,
 permission outcomes, unusual turn endings, and segment/compaction markers. The output
 depends only on the transcript and the arguments (no current time), so it is reproducible.
+A single newline in text is a line break, as on screen (written as a CommonMark hard break).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from amux_tui.engine.markdown import with_hard_breaks
 from amux_tui.engine.tool_content import DiffPart, TextPart, tool_content
 from amux_tui.engine.transcript import (
     AgentText,
@@ -98,16 +100,18 @@ def _prompt(block: UserPrompt, n: int) -> list[str]:
 
 
 def _agent_text(block: AgentText) -> str:
-    return _close_fences(block.text.strip("\n"))
+    return with_hard_breaks(_close_fences(block.text.strip("\n")))
 
 
 def _thought(block: Thought) -> str:
-    body = _close_fences(block.text.strip("\n"))
+    body = with_hard_breaks(_close_fences(block.text.strip("\n")))
     return f"<details><summary>Thought</summary>\n\n{body}\n\n</details>"
 
 
 def _tool(block: ToolCall) -> str:
     status = block.status.replace("_", " ")
+    if block.ended:
+        status = "ended without a result"
     summary = html.escape(f"🔧 {one_line(block.title)} — {status}", quote=False)
     body: list[str] = []
     if block.tool_kind:
@@ -130,7 +134,10 @@ def _tool_content(block: ToolCall) -> list[str]:
     out: list[str] = []
     for part in content.parts:
         if isinstance(part, TextPart):
-            out.append(part.text if part.markdown else _fence(part.text, "text"))
+            if part.markdown:
+                out.append(with_hard_breaks(part.text))
+            else:
+                out.append(_fence(part.text, "diff" if part.diff else "text"))
         elif isinstance(part, DiffPart):
             old = "/dev/null" if part.new_file else f"a/{part.path.lstrip('/')}"
             head = [f"--- {old}", f"+++ b/{part.path.lstrip('/')}"]
@@ -205,7 +212,8 @@ def _italic(text: str) -> str:
 
 
 def _quote(text: str) -> str:
-    return "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
+    """A prompt as a block quote; its line breaks stay line breaks."""
+    return with_hard_breaks("\n".join(f"> {line}" if line else ">" for line in text.split("\n")))
 
 
 def _code(text: str) -> str:

@@ -319,8 +319,7 @@ class Transcript:
         if tid is not None:
             turn = self._turn(tid)
             turn.ended = True
-            if tool_status is not None:
-                turn.finish_tools(tool_status, changed)
+            turn.finish_tools(tool_status, changed)
         # The engine resolves these before settling; a log cut short may not have them.
         for perm in [p for p in self._pending.values() if p.turn_id == tid]:
             self._resolve(perm, "turn ended", F.RESOLVED_TURN_ENDED, changed)

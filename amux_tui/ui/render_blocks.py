@@ -13,6 +13,7 @@ All agent-supplied strings go through :func:`~amux_tui.ui.render_text.sanitize` 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,7 @@ STATUS_GLYPHS = {
     "failed": "✗",
     "cancelled": "⊘",
 }
+ENDED_GLYPH = "◌"  # a tool call whose turn ended before it did: no result ever came
 PLAN_BOXES = {"pending": "☐", "in_progress": "◐", "completed": "☑"}
 NOTICE_ICONS = {"info": "ℹ", "warning": "⚠", "error": "✗"}
 TOOL_FOLD_LINES = 20
@@ -102,7 +104,7 @@ def default_collapsed(block: Block) -> bool:
     if isinstance(block, Thought):
         return not block.streaming
     if isinstance(block, ToolCall) and block.content:
-        if block.status in ("pending", "in_progress"):
+        if block.status in ("pending", "in_progress") and not block.ended:
             return False  # running: show what it does
         return content_lines(block) > TOOL_FOLD_LINES
     return False
@@ -203,17 +205,20 @@ def _thought_head(block: Thought, palette: Palette, collapsed: bool) -> Renderab
 
 
 def _tool_head(block: ToolCall, palette: Palette, collapsed: bool) -> RenderableType:
-    glyph = STATUS_GLYPHS.get(block.status, "•")
+    ended = block.ended
+    glyph = ENDED_GLYPH if ended else STATUS_GLYPHS.get(block.status, "•")
     glyph_style = {
         "pending": palette.muted, "in_progress": palette.warning,
         "completed": palette.success, "failed": palette.error, "cancelled": palette.muted,
     }.get(block.status, palette.muted)  # fmt: skip
     head = Text(no_wrap=False, overflow="fold")
-    head.append(f"{glyph} ", glyph_style)
+    head.append(f"{glyph} ", palette.muted if ended else glyph_style)
     head.append(one_line(block.title, 300), palette.title)
     if block.tool_kind:
         head.append(f"  {one_line(block.tool_kind, 40)}", palette.muted)
-    if block.status not in STATUS_GLYPHS:
+    if ended:
+        head.append("  ended without a result", palette.muted)
+    elif block.status not in STATUS_GLYPHS:
         head.append(f"  {one_line(block.status, 40)}", palette.muted)
     if not block.content:
         return head
@@ -235,6 +240,8 @@ def _tool_content(block: ToolCall, palette: Palette) -> RenderableType | None:
         if isinstance(part, TextPart):
             if part.markdown:
                 out.append(LiteralMarkdown(visible(part.text), palette.code_theme))
+            elif part.diff:
+                out.append(_diff_lines(Text(overflow="fold"), part.text.split("\n"), palette))
             else:
                 out.append(Text(visible(part.text), overflow="fold"))
         elif isinstance(part, DiffPart):
@@ -253,7 +260,12 @@ def _diff_text(part: DiffPart, palette: Palette) -> Text:
     text.append(visible(label), palette.title)
     if part.summary is not None:
         text.append("\n" + part.summary, palette.muted)
-    for line in part.lines:
+    return _diff_lines(text, part.lines, palette, first=False)
+
+
+def _diff_lines(text: Text, lines: Iterable[str], palette: Palette, *, first: bool = True) -> Text:
+    """Append unified-diff lines to ``text``, coloured by what they do."""
+    for line in lines:
         if line.startswith("@@"):
             style = palette.accent
         elif line.startswith("+"):
@@ -262,7 +274,9 @@ def _diff_text(part: DiffPart, palette: Palette) -> Text:
             style = palette.diff_remove
         else:
             style = None
-        text.append("\n")
+        if not first:
+            text.append("\n")
+        first = False
         text.append(visible(line), style)
     return text
 
