@@ -123,7 +123,7 @@ def test_export_structure() -> None:
     assert "⚠️ *cancel requested*" in md
     assert "*Turn cancelled*" in md
     assert "---\n\n*new session — earlier history is not in the agent's context*" in md
-    assert "*compacting context… (acp)*" in md
+    assert "*compacting context…*" in md and "(acp)" not in md
     assert "---\n\n*context compacted (#3)*" in md
     assert "*Turn interrupted (agent exited)*" in md
     # an unterminated fence from the agent is closed so it cannot swallow what follows

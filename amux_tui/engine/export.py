@@ -58,10 +58,14 @@ def export_markdown(
         meta.append(f"**Directory** {_code(cwd)}")
     parts = [f"# {heading}", " · ".join(meta)]
     turn = 0
+    numbers: dict[str, int] = {}  # amux turn id → the heading's number (ids are internal)
     for block in transcript.blocks:
         if isinstance(block, UserPrompt):
             turn += 1
-            parts.extend(_prompt(block, turn))
+            if block.turn_id is not None:
+                numbers[block.turn_id] = turn
+            redoes = numbers.get(block.supersedes) if block.supersedes else None
+            parts.extend(_prompt(block, turn, redoes))
             continue
         render = _RENDERERS.get(type(block))
         if render is not None:
@@ -83,14 +87,14 @@ def format_time(recorded_at: str | None) -> str | None:
 # --- renderers ------------------------------------------------------------------------------
 
 
-def _prompt(block: UserPrompt, n: int) -> list[str]:
+def _prompt(block: UserPrompt, n: int, redoes: int | None) -> list[str]:
     when = format_time(block.at)
     out = [f"## Turn {n} — {when}" if when else f"## Turn {n}"]
     notes = []
     if block.peer_id and block.peer_id != "local":
         notes.append(f"from {block.peer_id}")
     if block.steer:
-        notes.append(f"steer, replaces {block.supersedes}" if block.supersedes else "steer")
+        notes.append(f"steer, redoes turn {redoes}" if redoes else "steer")
     if block.queue_item_id:
         notes.append("from the queue")
     if notes:
@@ -171,7 +175,7 @@ def _permission(block: Permission) -> str:
 
 
 def _turn_end(block: TurnEnd) -> str:
-    text = _TURN_END_TEXT.get(block.outcome, f"Turn ended: {block.outcome}")
+    text = _TURN_END_TEXT.get(block.outcome, f"Turn ended: {block.outcome.replace('_', ' ')}")
     if block.reason:
         text += f" ({block.reason})"
     return _italic(text)

@@ -351,7 +351,8 @@ _TURN_ENDS = {
 
 def _turn_end_head(block: TurnEnd, palette: Palette, collapsed: bool) -> RenderableType:
     glyph, label, tone = _TURN_ENDS.get(
-        block.outcome, ("■", f"turn ended: {one_line(block.outcome, 60)}", "warning")
+        block.outcome,
+        ("■", f"turn ended: {one_line(block.outcome.replace('_', ' '), 60)}", "warning"),
     )
     if block.reason:
         sep = " — " if block.outcome == "cancelled" else ": "
