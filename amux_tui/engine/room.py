@@ -268,6 +268,8 @@ class Room:
     def _changed(self) -> None:
         """The room's status (lifecycle, flags, queue…) changed: tell the subscribers."""
         self.meta.status = self.status.value
+        if self.title != self.meta.title:  # the agent named its session: ls/show/ROOM see it
+            self._save_meta_soon()
         for sub in tuple(self._subscribers):
             try:
                 sub.room_status(self)
