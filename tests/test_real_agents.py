@@ -19,6 +19,7 @@ from transcript_lines import room_export, view_lines
 from amux_tui.engine import frames as F
 from amux_tui.engine.config import AgentSpec
 from amux_tui.engine.engine import Engine
+from amux_tui.engine.meta import RoomMeta
 from amux_tui.engine.room import Room
 from amux_tui.engine.snapshot import ls_row, read_room, stored_snapshot
 
@@ -125,6 +126,11 @@ async def test_agent_title_names_the_room_until_the_user_does(tmp_path: Path) ->
     for room in (auto, named):
         await run_prompt(room, "the login bug")
     await wait_for(lambda: auto.title == "Hermes on the login bug", what="the agent's title")
+    meta_file = engine.paths.rooms_dir / f"{auto.id}.json"
+    await wait_for(  # saved while amux runs: `amux ls` and ROOM arguments see it at once
+        lambda: RoomMeta.read(meta_file, auto.id).title == "Hermes on the login bug",
+        what="the title in the room's metadata",
+    )
     await wait_for(lambda: named.state.agent_title is not None, what="the title update")
     assert named.title == "my review"  # --title sticks
     auto.rename("login")  # from now on the user's name wins
