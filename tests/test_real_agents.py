@@ -32,12 +32,18 @@ def imitation(name: str, state: Path) -> AgentSpec:
     return AgentSpec(name, sys.executable, (str(script), "--state", str(state)), source="cmd")
 
 
-async def run_prompt(room: Room, text: str, answer: str | None = None) -> None:
+async def run_prompt(room: Room, text: str) -> None:
     room.prompt(text)
-    if answer is not None:
-        await wait_for(lambda: bool(room.pending_permissions), what="a permission request")
-        room.answer_permission(room.pending_permissions[0].request_id, answer)
     await idle(room)
+
+
+async def permission_asked(home: Path, name: str, state: Path, text: str) -> tuple[Engine, Room]:
+    """A room of the imitation ``name``, prompted with ``text``, asking a permission."""
+    engine = open_engine(home)
+    room, _ = await started_room(engine, imitation(name, state))
+    room.prompt(text)
+    await wait_for(lambda: bool(room.pending_permissions), what="the permission request")
+    return engine, room
 
 
 async def reopened(home: Path, room_id: str) -> tuple[Engine, Room]:
@@ -163,10 +169,7 @@ async def test_agent_title_names_the_room_until_the_user_does(tmp_path: Path) ->
 
 async def test_claude_fenced_tool_output_and_permission_zero(tmp_path: Path) -> None:
     home = tmp_path / "h"
-    engine = open_engine(home)
-    room, rec = await started_room(engine, imitation("claude", tmp_path / "agent"))
-    room.prompt("list the files")
-    await wait_for(lambda: bool(room.pending_permissions), what="the permission request")
+    engine, room = await permission_asked(home, "claude", tmp_path / "agent", "list the files")
     assert room.pending_permissions[0].request_id == 0
     room.answer_permission(0, "allow")
     await idle(room)
@@ -183,10 +186,7 @@ async def test_claude_fenced_tool_output_and_permission_zero(tmp_path: Path) -> 
 
 async def test_codex_uuid_permission_before_its_tool_call_and_compact_text(tmp_path: Path) -> None:
     home = tmp_path / "h"
-    engine = open_engine(home)
-    room, rec = await started_room(engine, imitation("codex", tmp_path / "agent"))
-    room.prompt("run the tests")
-    await wait_for(lambda: bool(room.pending_permissions), what="the permission request")
+    engine, room = await permission_asked(home, "codex", tmp_path / "agent", "run the tests")
     request_id = room.pending_permissions[0].request_id
     assert request_id == "6f1c2b7e-3d4a-4b9e-8c21-0a5f9e7d1b33"
     assert room.model.find_tool("call_7Qx") is None  # asked before the tool call exists
