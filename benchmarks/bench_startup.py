@@ -40,7 +40,7 @@ async def amux_first_screen(home: Path) -> float:
     t0 = time.perf_counter()
     engine = Engine(Paths.resolve(home))
     engine.open()
-    app = AmuxApp(engine, animate=False)
+    app = AmuxApp(engine, motion=False)
     async with app.run_test(size=SIZE) as pilot:
         while True:
             room = app.current_room

@@ -155,7 +155,7 @@ def shoot(name: str, out: Path, show_text: bool) -> None:
         for title in titles:
             engine.create_room(DEMO_AGENT, cwd="/tmp", title=title)
         engine.layout.mode = mode
-        app = AmuxApp(engine, notifier=lambda title, reason: None, animate=False)
+        app = AmuxApp(engine, notifier=lambda title, reason: None, motion=False)
 
         async def auto_pilot(pilot: Pilot[Any]) -> None:
             await scenario(pilot)

@@ -15,14 +15,13 @@ from engine_helpers import log_lines, open_engine, wait_for
 from amux_tui.engine import frames as F
 
 CHILD = Path(__file__).parent / "helpers" / "engine_child.py"
-# The durability rule is 50 ms; the extra margin absorbs scheduling noise on a loaded
-# 2-core machine between the child printing a frame and the kill being delivered.
-MARGIN_NS = 250_000_000
 
 
 async def test_sigkill_during_a_compacting_turn(tmp_path):
     home = tmp_path / "h"
-    env = dict(os.environ, AMUX_DEMO_CHUNK_DELAY="0.02")
+    # The gate file never appears: the demo agent holds the compaction open, so the kill
+    # below always lands mid-compaction, however slow the machine.
+    env = dict(os.environ, AMUX_DEMO_GATE=str(tmp_path / "never"))
     child = subprocess.Popen(
         [sys.executable, str(CHILD), str(home), "/compact stranded", "queued while busy"],
         stdout=subprocess.PIPE,
@@ -30,9 +29,10 @@ async def test_sigkill_during_a_compacting_turn(tmp_path):
         env=env,
         start_new_session=True,
     )
-    seen: list[tuple[int, int, str]] = []
+    seen: list[tuple[int, str]] = []
+    written = 0  # every record up to this seq was handed to the OS (the child's W reports)
     room_id = None
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:
             line = child.stdout.readline()
@@ -41,25 +41,27 @@ async def test_sigkill_during_a_compacting_turn(tmp_path):
             if line.startswith("ROOM "):
                 room_id = line.split()[1]
                 continue
-            seq, ns, method = line.split()
-            seen.append((int(seq), int(ns), method))
-            # Kill once the compaction has started and a few more chunks streamed after it.
-            started = [i for i, s in enumerate(seen) if s[2] == F.COMPACTION_STARTED]
-            if started and len(seen) > started[0] + 5:
+            if line.startswith("W "):
+                written = max(written, int(line.split()[1]))
+            else:
+                seq, _ns, method = line.split()
+                seen.append((int(seq), method))
+            # Kill once the compaction has started and the log writer has handed that
+            # frame to the OS (the 50 ms timer, no turn end: the turn is held open).
+            started = [seq for seq, method in seen if method == F.COMPACTION_STARTED]
+            if room_id and started and written >= started[0]:
                 break
-        killed_at = time.monotonic_ns()
         os.killpg(child.pid, signal.SIGKILL)  # amux and its agent, like a crash of the terminal
     finally:
         child.wait(10)
-    assert room_id and any(m == F.COMPACTION_STARTED for _, _, m in seen)
+    assert room_id and any(m == F.COMPACTION_STARTED for _, m in seen)
 
     engine = open_engine(home)
     room = engine.rooms[room_id]
     await engine.load(room)
     records = log_lines(room)
     recorded = {r["seq"] for r in records}
-    old_enough = [s for s, ns, _ in seen if ns < killed_at - MARGIN_NS]
-    assert old_enough and set(old_enough) <= recorded
+    assert written and set(range(1, written + 1)) <= recorded  # nothing written was lost
     assert room.load_result.bad_lines == 0
     # The turn shows as interrupted; the badge is not back; the queued prompt is held.
     assert records[-1]["frame"]["method"] == F.TURN_INTERRUPTED

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
+import sys
+from pathlib import Path
 
 import pytest
 from engine_helpers import Recorder, idle, log_lines, open_engine, started_room, wait_for
 
 from amux_tui.engine import frames as F
+from amux_tui.engine.config import AgentSpec
+
+FAULTY = Path(__file__).parent / "agents" / "acp_faulty.py"
 
 
 async def _conversation(home, prompts=("remember the word banana",)):
@@ -215,10 +219,15 @@ async def test_eager_starts_everything_two_at_a_time(tmp_path):
 
 async def test_start_is_never_doubled_and_quitting_mid_handshake_leaves_no_agent(tmp_path):
     engine = open_engine(tmp_path / "h")
-    room = engine.create_room(engine.config.get("demo"))
+    # An agent that never answers initialize: quitting is mid-handshake by construction.
+    hanging = AgentSpec(
+        "hang", sys.executable, (str(FAULTY),), env={"FAULT": "hang_init"}, source="cmd"
+    )
+    room = engine.create_room(hanging)
     first, second = room.ensure_started(), room.ensure_started()
     assert first is second
-    await asyncio.sleep(0.05)  # the agent is spawned and handshaking
+    await wait_for(lambda: room.proc is not None, what="the agent spawned")
+    assert room.status == "starting"  # handshaking
     proc = room.proc
     await engine.shutdown()
     assert proc is not None and proc.returncode is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from engine_helpers import idle, logged_methods, open_engine, started_room, wait_for
+from engine_helpers import demo_spec, idle, logged_methods, open_engine, started_room, wait_for
 
 from amux_tui.engine import frames as F
 from amux_tui.engine.room import RoomError
@@ -99,8 +99,9 @@ async def test_idle_enqueue_submits_at_once(tmp_path):
 
 
 async def test_hard_steer(tmp_path):
+    gate = tmp_path / "gate"  # every demo turn stays open until this exists
     engine = open_engine(tmp_path / "h")
-    room, rec = await started_room(engine)
+    room, rec = await started_room(engine, demo_spec(AMUX_DEMO_GATE=str(gate)))
     room.prompt("/slow 5")
     await wait_for(
         lambda: any(b.kind == "message" for b in room.transcript.blocks), what="streaming"
@@ -129,8 +130,10 @@ async def test_hard_steer(tmp_path):
     assert replacement["supersedesTurnId"] == "at-1"
     text = replacement["content"][0]["text"]
     assert "/slow 5" in text and "actually, be brief" in text
-    # A new steer is possible once the replacement runs.
+    # A new steer is possible once the replacement runs (it is held open by the gate).
     assert room.steer("and in French") == "steered"
+    await wait_for(lambda: room.state.active_turn_id == "at-3", what="second replacement")
+    gate.touch()
     await idle(room, timeout=30)
     await engine.shutdown()
 

@@ -12,6 +12,7 @@ from test_ui_support import (
     running,
     screen_text,
     send,
+    shown,
     wait_for,
     wait_idle,
     wait_ready,
@@ -21,6 +22,7 @@ from amux_tui.engine import frames as F
 from amux_tui.engine.config import DEMO_AGENT
 from amux_tui.ui.app import AmuxApp
 from amux_tui.ui.screens.confirm import ConfirmScreen
+from amux_tui.ui.screens.picker import RoomPickerScreen
 
 
 def _methods(room) -> list[str]:
@@ -55,7 +57,7 @@ async def test_ctrl_q_asks_when_a_room_is_busy_then_cancels_and_saves(tmp_path):
     app = AmuxApp(engine, notifier=RecordingNotifier())
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot, room)
-        await send(pilot, "/slow 30")
+        await send(pilot, "/slow 300")  # busy until quitting cancels it
         await wait_for(pilot, lambda: room.busy, what="busy")
         await pilot.press("ctrl+q")
         assert isinstance(app.screen, ConfirmScreen)
@@ -97,7 +99,7 @@ async def test_config_problems_are_shown_at_startup(tmp_path, monkeypatch):
     engine.config = load_config(engine.paths.config_file)
     assert engine.config.problems
     async with running(engine) as (app, pilot):
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "agents.toml" in screen_text(app), what="problem shown")
         messages = [str(n.message) for n in app._notifications]
         assert any("agents.toml" in m for m in messages), messages
         assert "agents.toml" in screen_text(app)
@@ -109,17 +111,20 @@ async def test_hostile_titles_are_shown_literally_and_break_nothing():
     b = engine.create_room(DEMO_AGENT, cwd="/tmp")  # not named by the user: meta has the title
     # As if read from a metadata file written by something else: markup, escapes, newline.
     b.meta.title = "[bold red]evil[/] \x1b[31mred\x07 [@click=app.quit]x[/]\nline2"
+    shown_title = "[bold red]evil[/] ?[31mred? [@click=app.quit]x[/] line2"
     async with running(engine) as (app, pilot):
-        await pilot.pause(0.2)
-        assert "2 ○ [bold red]evil[/] ?[3…" in screen_text(app)  # the list (truncated)
+        listed = "2 ○ [bold red]evil[/] ?[3…"
+        await wait_for(pilot, lambda: listed in screen_text(app), what="the list")
+        assert listed in screen_text(app)  # the list (truncated)
         await pilot.press("ctrl+b", "2")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: shown_title in screen_text(app), what="b's header")
         assert app.current_room is b
         header = app.current_pane.query_one(".room-header").render().plain
-        assert "[bold red]evil[/] ?[31mred? [@click=app.quit]x[/] line2" in header
-        assert "[bold red]evil[/] ?[31mred? [@click=app.quit]x[/] line2" in screen_text(app)
+        assert shown_title in header
+        assert shown_title in screen_text(app)
         await pilot.press("ctrl+b", "w")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, RoomPickerScreen), what="picker")
+        await shown(pilot)
         assert "[bold red]evil[/] ?[31mred?" in screen_text(app)
         await pilot.press("escape")
         await pilot.press("ctrl+b", "2")
@@ -133,11 +138,12 @@ async def test_restart_button_restarts_an_exited_room():
         await wait_ready(pilot, room)
         await send(pilot, "/crash 7")
         await wait_for(pilot, lambda: room.status == "exited", what="exited")
-        await pilot.pause(0.1)
+        banner = app.current_pane.query_one(".failure-banner")
+        await wait_for(pilot, lambda: banner.display, what="the restart banner")
         assert room.exit_code == 7
         await pilot.click("#banner-restart")
         await wait_ready(pilot, room)
-        await pilot.pause(0.1)
+        await shown(pilot)
         assert not app.current_pane.query_one(".failure-banner").display
 
 
@@ -149,9 +155,11 @@ async def test_switching_shows_what_a_hidden_room_streamed():
         await wait_ready(pilot, back)
         await pilot.press("ctrl+b", "1")
         back.prompt("streamed while hidden")
-        await wait_idle(pilot, back)
+        await wait_idle(pilot, back)  # the whole turn is recorded, and flushed to the app
         assert "streamed while hidden" not in screen_text(app)
         await pilot.press("ctrl+b", "2")
-        await pilot.pause(0.2)
+        await wait_for(
+            pilot, lambda: "streamed while hidden" in screen_text(app), what="back's transcript"
+        )
         text = screen_text(app)
         assert "streamed while hidden" in text and "Demo reply" in text

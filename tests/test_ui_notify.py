@@ -21,7 +21,9 @@ def test_osc9_strips_control_characters_from_titles():
     assert osc9("a\x07b\x1b]x", "needs permission") == "\x1b]9;amux: ab]x: needs permission\x07"
 
 
-async def test_background_turn_finishing_rings_bell_and_sends_osc9():
+async def test_background_turn_finishing_rings_bell_and_sends_osc9(monkeypatch, tmp_path):
+    gate = tmp_path / "gate"  # the demo agent ends its turns only once this exists
+    monkeypatch.setenv("AMUX_DEMO_GATE", str(gate))
     engine = open_engine()
     front, back = add_demo_rooms(engine, "front", "back room")
     written: list[str] = []
@@ -34,6 +36,9 @@ async def test_background_turn_finishing_rings_bell_and_sends_osc9():
         await send(pilot, "/slow 1")
         await wait_for(pilot, lambda: back.busy, what="back busy")
         await pilot.press("ctrl+b", "1")  # back is no longer visible
+        await wait_for(pilot, lambda: app.current_room is front, what="front on screen")
+        assert written == [] and bells == []  # nothing yet: back is still busy
+        gate.touch()  # now back's turn may finish, off screen
         await wait_idle(pilot, back)
         await wait_for(pilot, lambda: written, what="notification")
         assert written == ["\x1b]9;amux: back room: finished a turn\x07"]

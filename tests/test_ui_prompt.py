@@ -9,6 +9,7 @@ from test_ui_support import (
     running,
     screen_text,
     send,
+    shown,
     type_text,
     wait_for,
     wait_idle,
@@ -110,12 +111,14 @@ async def test_sending_while_busy_queues_shows_and_removes():
     (room,) = add_demo_rooms(engine, "queue")
     async with running(engine) as (app, pilot):
         await wait_ready(pilot, room)
-        await send(pilot, "/slow 5")
+        await send(pilot, "/slow 300")  # busy until cancelled below
         await wait_for(pilot, lambda: room.busy, what="busy")
         await send(pilot, "later one")
         await send(pilot, "later two")
         await wait_for(pilot, lambda: len(room.queue) == 2, what="two queued")
-        await pilot.pause(0.1)
+        await wait_for(
+            pilot, lambda: "q-2 later two" in screen_text(app), what="the queue strip shown"
+        )
         strip = app.current_pane.query_one(QueueStrip)
         assert strip.display and strip.item_ids == ["q-1", "q-2"]
         text = screen_text(app)
@@ -128,7 +131,7 @@ async def test_sending_while_busy_queues_shows_and_removes():
         button.focus()
         await pilot.press("enter")
         await wait_for(pilot, lambda: [q.id for q in room.queue] == ["q-2"], what="q-1 removed")
-        await pilot.pause(0.1)
+        await shown(pilot)
         assert "q-1 later one" not in screen_text(app)
         # ctrl+b q removes the last queued prompt too.
         app.current_pane.prompt.focus()
@@ -136,7 +139,7 @@ async def test_sending_while_busy_queues_shows_and_removes():
         await wait_for(pilot, lambda: room.queue == [], what="queue empty")
         room.cancel()
         await wait_idle(pilot, room)
-        assert _turn_texts(room) == ["/slow 5"]  # nothing removed ever ran
+        assert _turn_texts(room) == ["/slow 300"]  # nothing removed ever ran
 
 
 async def test_ctrl_s_steers_the_running_turn():
@@ -144,7 +147,7 @@ async def test_ctrl_s_steers_the_running_turn():
     (room,) = add_demo_rooms(engine, "steer")
     async with running(engine) as (app, pilot):
         await wait_ready(pilot, room)
-        await send(pilot, "/slow 5")
+        await send(pilot, "/slow 300")  # still running when ctrl+s steers it
         await wait_for(pilot, lambda: room.busy, what="busy")
         await type_text(pilot, "do it faster")
         await pilot.press("ctrl+s")
@@ -163,7 +166,7 @@ async def test_ctrl_s_steers_the_running_turn():
             for f in frames
         )
         replacement = _turn_texts(room)[1]
-        assert "/slow 5" in replacement and "do it faster" in replacement
+        assert "/slow 300" in replacement and "do it faster" in replacement
         assert app.focused.text == ""
         room.cancel()
         await wait_idle(pilot, room)
@@ -173,11 +176,17 @@ async def test_escape_twice_cancels_and_once_does_not():
     engine = open_engine()
     (room,) = add_demo_rooms(engine, "cancel")
     async with running(engine) as (app, pilot):
+        now = [1000.0]  # the double-press window on a clock the test moves
+        app.key_router.clock = lambda: now[0]
+        escape_press = app.key_router.double_press("cancel_turn")
         await wait_ready(pilot, room)
-        await send(pilot, "/slow 10")
+        await send(pilot, "/slow 300")  # busy until cancelled below
         await wait_for(pilot, lambda: room.busy, what="busy")
         await pilot.press("escape")
-        await pilot.pause(1.3)  # the window closes: a single escape does nothing
+        assert escape_press.pending  # the first press was taken: the window is open
+        now[0] += escape_press.window + 0.3  # the window closes
+        assert not escape_press.pending
+        # A single escape did nothing (cancelling records its frame synchronously).
         assert room.busy and not any(
             f.get("method") == F.TURN_CANCELLED for f in logged_frames(room)
         )
@@ -198,12 +207,11 @@ async def test_escape_twice_offers_force_stop_when_the_agent_ignores_cancel(monk
     (room,) = _add(engine, "stubborn")
     async with running(engine) as (app, pilot):
         await wait_ready(pilot, room)
-        await send(pilot, "/slow 30")
+        await send(pilot, "/slow 300")  # the agent ignores the cancel: busy until stopped
         await wait_for(pilot, lambda: room.busy, what="busy")
         await pilot.press("escape", "escape")
         await wait_for(pilot, lambda: room.force_stop_available, what="force stop offered")
-        await pilot.pause(0.3)
-        assert "force stop" in screen_text(app)
+        await wait_for(pilot, lambda: "force stop" in screen_text(app), what="force stop shown")
         await pilot.press("escape", "escape")
         await wait_for(
             pilot,

@@ -9,6 +9,7 @@ from test_ui_support import (
     open_engine,
     running,
     screen_text,
+    shown,
     type_text,
     wait_for,
     wait_ready,
@@ -30,6 +31,21 @@ def _titles(app) -> list[str]:
 
 def _focused_title(app) -> str:
     return app.current_room.title
+
+
+def _palette_choice(app) -> str:
+    """The command palette's highlighted entry (what enter would run), or ""."""
+    from textual.command import CommandList
+    from textual.css.query import NoMatches
+
+    try:
+        options = app.screen.query_one(CommandList)
+    except NoMatches:
+        return ""
+    if options.highlighted is None:
+        return ""
+    prompt = options.get_option_at_index(options.highlighted).prompt
+    return getattr(prompt, "plain", str(prompt))
 
 
 async def test_prefix_is_taken_before_the_prompt_and_shown_in_the_footer():
@@ -104,7 +120,10 @@ async def test_lazy_start_only_the_focused_room_runs():
         await wait_for(
             pilot, lambda: b.loaded and c.loaded, what="others hydrated in the background"
         )
-        await pilot.pause(0.3)
+        # Hydrating and activating are the app's workers: once all are done, nothing
+        # else would start an agent.
+        await wait_for(pilot, lambda: all(w.is_finished for w in app.workers), what="workers done")
+        await shown(pilot)
         assert b.status == "not started" and c.status == "not started"
         await pilot.press("ctrl+b", "n")
         await wait_ready(pilot, b)
@@ -205,7 +224,12 @@ async def test_z_toggles_tiled_and_persists(tmp_path):
     async with running(engine) as (app, pilot):
         await pilot.press("ctrl+b", "z")
         assert engine.layout.mode == "tiled"
-        await pilot.pause(0.2)
+
+        def laid_out() -> bool:
+            panes = [p for p in app.panes.values() if p.display]
+            return len({(p.region.x, p.region.y) for p in panes if p.region.width}) == 6
+
+        await wait_for(pilot, laid_out, what="six panes laid out")
         visible = [p for p in app.panes.values() if p.display]
         assert len(visible) == 6
         assert all(p.region.width > 20 and p.region.height > 8 for p in visible)  # all on screen
@@ -215,14 +239,15 @@ async def test_z_toggles_tiled_and_persists(tmp_path):
         assert _focused_title(app) == "t2" and app.panes[app.current_room.id].prompt.has_focus
         await pilot.press("ctrl+b", "4")
         assert app.panes[app.current_room.id].prompt.has_focus
-        await pilot.pause(0.7)
+    # Saved at the latest when the app shuts down (no need to outwait the save timer).
     layout = json.loads((home / "rooms" / "layout.json").read_text())
     assert layout["mode"] == "tiled" and layout["focused"] == engine.find("t4").id
     engine2 = open_engine(home)
     async with running(engine2) as (app, pilot):
         assert engine2.layout.mode == "tiled" and _focused_title(app) == "t4"
         await pilot.press("ctrl+b", "z")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: engine2.layout.mode == "single", what="single layout")
+        await shown(pilot)
         assert [p.room.title for p in app.panes.values() if p.display] == ["t4"]
 
 
@@ -260,8 +285,9 @@ async def test_inspector_shows_snapshot_and_agent_log():
         text = screen_text(app)
         assert '"roomId": "' + room.id in text and '"activeTurnId"' in text
         app.screen.query_one("TabbedContent").active = "tab-agent-log"
-        await pilot.pause(0.1)
-        assert "[red]not markup[/]" in screen_text(app)
+        await wait_for(
+            pilot, lambda: "[red]not markup[/]" in screen_text(app), what="the agent log tab"
+        )
         await pilot.press("escape")
 
 
@@ -271,13 +297,21 @@ async def test_command_palette_offers_room_actions():
     async with running(engine) as (app, pilot):
         await pilot.press("ctrl+p")
         await type_text(pilot, "switch to room 2")
-        await pilot.pause(0.5)
+        await wait_for(
+            pilot,
+            lambda: _palette_choice(app).startswith("Switch to room 2: two"),
+            what="the switch command highlighted",
+        )
         assert "Switch to room 2: two" in screen_text(app)
         await pilot.press("enter")
         await wait_for(pilot, lambda: _focused_title(app) == "two", what="palette switch")
         await pilot.press("ctrl+p")
         await type_text(pilot, "toggle layout")
-        await pilot.pause(0.5)
+        await wait_for(
+            pilot,
+            lambda: _palette_choice(app).startswith("Toggle layout"),
+            what="the layout command highlighted",
+        )
         await pilot.press("enter")
         await wait_for(pilot, lambda: engine.layout.mode == "tiled", what="palette layout")
 
@@ -301,17 +335,16 @@ async def test_scrolling_up_offers_follow_and_prefix_e_jumps_to_the_end():
             await type_text(pilot, text)
             await pilot.press("enter")
             await wait_for(pilot, lambda: not room.busy and room.status == "ready", what="idle")
-            await pilot.pause(0.1)
+            await shown(pilot)
         view = app.current_pane.transcript_view
         view.focus()
         await pilot.press("pageup")
         await wait_for(pilot, lambda: not view.follow, what="follow off")
-        await pilot.pause(0.1)
-        assert "new output: follow" in app.key_bar.plain
+        await wait_for(pilot, lambda: "new output: follow" in app.key_bar.plain, what="the hint")
         app.current_pane.prompt.focus()
         await pilot.press("ctrl+b", "e")
         await wait_for(pilot, lambda: view.follow, what="follow on")
-        await pilot.pause(0.1)
+        await shown(pilot)
         assert "new output" not in app.key_bar.plain
         await pilot.press("ctrl+b", "t")  # thoughts hidden, then shown again
         assert view.show_thoughts is False

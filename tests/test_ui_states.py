@@ -12,6 +12,7 @@ from test_ui_support import (
     running,
     screen_text,
     send,
+    shown,
     wait_for,
     wait_idle,
     wait_ready,
@@ -47,11 +48,14 @@ async def test_busy_shows_a_spinner_that_moves():
     (room,) = add_demo_rooms(engine, "spin")
     async with running(engine) as (app, pilot):
         await wait_ready(pilot, room)
-        await send(pilot, "/slow 3")
+        await send(pilot, "/slow 300")  # busy until cancelled below
         await wait_for(pilot, lambda: room.status == "busy", what="busy")
-        await pilot.pause(0.15)
+        await shown(pilot)
+        # Drive the spinner's tick by hand (no await in between, so the app's own timer
+        # cannot interleave): two consecutive ticks must show two different frames.
+        app._spin()
         first = _list_entry(app, room)
-        await pilot.pause(0.25)
+        app._spin()
         second = _list_entry(app, room)
         assert "busy" in first and "busy" in _header(app)
         assert first.splitlines()[0] != second.splitlines()[0]  # the spinner frame changed
@@ -102,7 +106,7 @@ async def test_several_permissions_queue_fifo_with_more_count():
         await wait_ready(pilot, room)
         await send(pilot, "/permission 2")
         await wait_for(pilot, lambda: len(room.pending_permissions) == 2, what="two asked")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: "(+1 more)" in screen_text(app), what="panel with +1")
         text = screen_text(app)
         assert "Write notes-1.txt" in text and "(+1 more)" in text
         assert "! needs you (2)" in _header(app)
@@ -110,25 +114,30 @@ async def test_several_permissions_queue_fifo_with_more_count():
         app.current_pane.permission.focus()
         await pilot.press("a")
         await wait_for(pilot, lambda: len(room.pending_permissions) == 1, what="first answered")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: "Write notes-2.txt" in screen_text(app), what="second")
+        await shown(pilot)
         assert "Write notes-2.txt" in screen_text(app) and "(+1 more)" not in screen_text(app)
         await pilot.press("r")
         await wait_idle(pilot, room)
         assert _answers(room) == ["allow", "reject"]
 
 
-async def test_compacting_badge_appears_and_is_gone_after_turn_complete_without_done(monkeypatch):
-    monkeypatch.setenv("AMUX_DEMO_CHUNK_DELAY", "0.05")  # keeps the compaction visible ~0.5 s
+async def test_compacting_badge_appears_and_is_gone_after_turn_complete_without_done(
+    monkeypatch, tmp_path
+):
+    gate = tmp_path / "gate"  # the demo agent holds the compaction open until this exists
+    monkeypatch.setenv("AMUX_DEMO_GATE", str(gate))
     engine = open_engine()
     (room,) = add_demo_rooms(engine, "compact")
     async with running(engine) as (app, pilot):
         await wait_ready(pilot, room)
         await send(pilot, "/compact stranded")
-        await wait_for(
-            pilot, lambda: "⟳ compacting" in _header(app), timeout=20, what="compacting badge"
-        )
+        await wait_for(pilot, lambda: room.compacting, timeout=20, what="compaction started")
+        await shown(pilot)
+        assert "⟳ compacting" in _header(app)
         assert "⟳" in _list_entry(app, room)
         assert app.current_pane.has_class("-compacting")
+        gate.touch()  # let the turn end (still without a done signal)
         await wait_idle(pilot, room, timeout=30)
         methods = [f.get("method") for f in logged_frames(room)]
         assert F.COMPACTION_STARTED in methods and F.COMPACTION_DONE not in methods  # stranded
@@ -143,7 +152,7 @@ async def test_crash_shows_exit_code_and_r_restarts():
         await wait_ready(pilot, room)
         await send(pilot, "/crash 3")
         await wait_for(pilot, lambda: room.status == "exited", what="exited")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: "Restart (r)" in screen_text(app), what="restart offered")
         assert "exited (code 3) — r to restart" in _header(app)
         text = screen_text(app)
         assert "the agent exited with code 3" in text and "Restart (r)" in text
@@ -165,7 +174,7 @@ async def test_prefix_r_restarts_and_failed_room_shows_reason(monkeypatch):
     room.agent.launch = replace(room.agent.launch, argv=["/nonexistent/agent-binary"])
     async with running(engine) as (app, pilot):
         await wait_for(pilot, lambda: room.status == "failed", what="failed")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: "failed:" in screen_text(app), what="failure shown")
         assert "failed — r to retry" in _header(app)
         assert "failed:" in screen_text(app)
         from amux_tui.engine.config import DEMO_AGENT
@@ -189,7 +198,8 @@ async def test_unread_set_in_background_and_cleared_on_view():
         assert "●" in _list_entry(app, back).splitlines()[1]
         assert app.room_list.items()[back.id].has_class("-unread")
         await pilot.press("ctrl+b", "2")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: back.id not in app.hub.unread, what="back seen")
+        await shown(pilot)
         assert back.id not in app.hub.unread
         assert "●" not in _list_entry(app, back).splitlines()[1]
         assert "unread" not in _header(app)
@@ -204,7 +214,7 @@ async def test_needs_you_count_in_list_and_prefix_a_jumps_to_it():
         await wait_ready(pilot, c)
         c.prompt("/permission 2")
         await wait_for(pilot, lambda: len(c.pending_permissions) == 2, what="c needs you")
-        await pilot.pause(0.1)
+        await shown(pilot)
         assert "!2" in _list_entry(app, c)
         assert app.room_list.items()[c.id].has_class("-needs-you")
         await pilot.press("ctrl+b", "a")
@@ -227,7 +237,7 @@ async def test_held_queue_after_restart_is_released_with_ctrl_r(tmp_path):
     (room,) = add_demo_rooms(engine, "held")
     async with running(engine) as (app, pilot):
         await wait_ready(pilot, room)
-        await send(pilot, "/slow 20")
+        await send(pilot, "/slow 300")  # busy until the crash below
         await wait_for(pilot, lambda: room.busy, what="busy")
         await send(pilot, "after restart")
         await wait_for(pilot, lambda: len(room.queue) == 1, what="queued")
@@ -238,7 +248,9 @@ async def test_held_queue_after_restart_is_released_with_ctrl_r(tmp_path):
     async with running(engine2) as (app, pilot):
         room2 = app.current_room
         await wait_ready(pilot, room2)
-        await pilot.pause(0.2)
+        await wait_for(
+            pilot, lambda: "held — ctrl+r releases" in screen_text(app), what="held queue shown"
+        )
         assert room2.queue_held
         assert "held — ctrl+r releases" in screen_text(app)
         await pilot.press("ctrl+r")
@@ -260,14 +272,18 @@ async def test_markup_from_the_agent_is_shown_literally():
         await wait_ready(pilot, room)
         await send(pilot, "/markup")
         await wait_idle(pilot, room)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: "[bold]x[/bold]" in screen_text(app), what="reply shown")
         text = screen_text(app)
         assert "[bold]x[/bold]" in text and "[red on blue]colours[/red on blue]" in text
         assert "[@click=app.quit]click me[/]" in text
         assert "[red]markup[/red] room" in text
 
 
-async def test_permission_prompt_does_not_steal_keys_from_someone_typing():
+async def test_permission_prompt_does_not_steal_keys_from_someone_typing(monkeypatch):
+    from amux_tui.ui.widgets import room_pane
+
+    now = [1000.0]  # the typing clock stands still until the test says the user paused
+    monkeypatch.setattr(room_pane, "clock", lambda: now[0])
     engine = open_engine()
     (room,) = add_demo_rooms(engine, "typing")
     async with running(engine) as (app, pilot):
@@ -276,14 +292,14 @@ async def test_permission_prompt_does_not_steal_keys_from_someone_typing():
         await pilot.press("a", "b", "c")
         room.prompt("/permission")  # arrives while the user is writing
         await wait_for(pilot, lambda: room.pending_permissions, what="asked")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: app.current_pane.permission.display, what="panel shown")
         await pilot.press("d")  # still typing: must not answer the permission
         assert prompt.text == "abcd" and room.pending_permissions != []
         assert prompt.has_focus
+        now[0] += 2 * room_pane.TYPING_GRACE  # the user pauses
         await wait_for(
             pilot,
             lambda: app.current_pane.permission.has_focus,
-            timeout=5,
             what="panel focused after a pause",
         )
         await pilot.press("r")

@@ -6,7 +6,6 @@ subprocess (``AMUX_DEMO_CHUNK_DELAY`` is set small by ``conftest.py``).
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import time
@@ -68,7 +67,13 @@ async def running(
 async def wait_for(
     pilot: Pilot[Any], pred: Callable[[], Any], timeout: float = 15.0, what: str = "condition"
 ) -> None:
-    """Let the app run until ``pred()`` is true."""
+    """Let the app run until ``pred()`` is true.
+
+    ``pred`` must describe a state that lasts once reached (a turn ended, a request is
+    pending until answered, a dialog is open): polling for a passing state (a badge shown
+    for half a second) fails on a slow machine. Hold such states open instead (the demo
+    agent's ``AMUX_DEMO_GATE``) or assert on the recorded frames.
+    """
     deadline = time.monotonic() + timeout
     while not pred():
         if time.monotonic() > deadline:
@@ -83,7 +88,7 @@ async def wait_ready(pilot: Pilot[Any], room: Room, timeout: float = 20.0) -> No
 
 
 async def wait_idle(pilot: Pilot[Any], room: Room, timeout: float = 20.0) -> None:
-    """Ready, no turn running and nothing runnable in the queue; then one flush."""
+    """Ready, no turn running and nothing runnable in the queue; then :func:`shown`."""
     await wait_for(
         pilot,
         lambda: (
@@ -92,7 +97,18 @@ async def wait_idle(pilot: Pilot[Any], room: Room, timeout: float = 20.0) -> Non
         timeout,
         f"{room.title} idle (is {room.status})",
     )
-    await pilot.pause(0.1)
+    await shown(pilot)
+
+
+async def shown(pilot: Pilot[Any]) -> None:
+    """Everything the rooms recorded so far is on screen (a barrier, not a delay).
+
+    Hands the hub's coalesced batch to the app now instead of after its timer, then lets
+    the app process the resulting messages and repaint once. After a positive event (a
+    frame recorded, a turn ended) this is the moment to assert what is *not* shown.
+    """
+    pilot.app.hub.flush()
+    await pilot.pause()
 
 
 def screen_text(app: AmuxApp) -> str:
@@ -123,10 +139,6 @@ async def send(pilot: Pilot[Any], text: str) -> None:
     """Type a prompt into the focused prompt and press enter."""
     await type_text(pilot, text)
     await pilot.press("enter")
-
-
-async def settle(seconds: float = 0.05) -> None:
-    await asyncio.sleep(seconds)
 
 
 def logged_frames(room: Room) -> list[dict]:

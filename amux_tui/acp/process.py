@@ -261,6 +261,14 @@ class AgentProcess:
             ) from exc
         except (OSError, ValueError) as exc:
             raise AgentStartError(f"cannot start agent {command}: {exc}") from exc
+        except asyncio.CancelledError:
+            # Cancelled mid-spawn (amux quitting): asyncio kills what it spawned, but our
+            # supervisor never started, so finish here or a later stop() would wait forever.
+            if self._transport is not None:
+                self._returncode = self._transport.get_returncode()
+                self._leader_exited.set()
+                self._finish()
+            raise
         assert self._transport is transport  # set by connection_made
         self._supervisor = loop.create_task(self._supervise(), name=f"agent-{self.pid}")
 

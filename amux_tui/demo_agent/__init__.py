@@ -32,6 +32,13 @@ Environment knobs:
     "Authentication required" until ``authenticate {methodId:"demo-login"}``.
 ``AMUX_DEMO_IGNORE_CANCEL=1``
     Ignore ``session/cancel`` (``/slow`` keeps streaming), to exercise force stop.
+``AMUX_DEMO_GATE=FILE``
+    Hold every turn open until ``FILE`` exists: a turn streams its reply, then waits
+    before answering ``session/prompt``; a ``/compact`` waits right after its start
+    signal (before any done signal). Creating the file (``touch FILE``) lets them go on;
+    the gate stays open while it exists, and a cancel still ends a held turn at once.
+    This makes short-lived states (busy, compacting) last as long as a test or a person
+    needs to look at them.
 
 Flags accept ``1``/``true``/``yes``/``on``.
 """

@@ -7,6 +7,9 @@
 * ``text`` / ``text-failed`` — claude-agent-acp's ``Compacting...`` message markers;
 * ``stranded`` — a start signal that is never followed by a done (the turn just ends);
 * ``all`` — ``hermes`` and ``acp`` together.
+
+With ``AMUX_DEMO_GATE`` set, every style holds right after its start signal until the gate
+file exists, so a client's "compacting" state lasts until the file is created.
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ async def run_compaction(turn: Turn, args: list[str]) -> str:
         _acp_update(turn, compaction_id, "in_progress")
     if use_text:
         turn.message("Compacting...")
+    await turn.hold()
 
     if style == "stranded":
         # Never a done signal: the client must clear its badge when the turn settles.

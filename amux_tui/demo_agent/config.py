@@ -43,12 +43,14 @@ class Knobs:
     protocol_version: int = 1
     auth_required: bool = False
     ignore_cancel: bool = False
+    gate: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Knobs:
         """Read every ``AMUX_DEMO_*`` variable from ``env`` (default: ``os.environ``)."""
         env = os.environ if env is None else env
         state = env.get("AMUX_DEMO_STATE")
+        gate = env.get("AMUX_DEMO_GATE")
         try:
             version = int(env.get("AMUX_DEMO_PROTOCOL_VERSION", "1"))
         except ValueError:
@@ -64,4 +66,5 @@ class Knobs:
             protocol_version=version,
             auth_required=_flag(env, "AMUX_DEMO_AUTH_REQUIRED"),
             ignore_cancel=_flag(env, "AMUX_DEMO_IGNORE_CANCEL"),
+            gate=Path(gate).expanduser() if gate else None,
         )

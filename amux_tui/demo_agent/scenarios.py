@@ -125,7 +125,10 @@ async def help_(turn: Turn, args: list[str]) -> str:
         "## Demo scenarios\n\n"
         + "\n".join(rows)
         + "\n\nKeywords work too: a prompt mentioning *tool*, *plan*, *permission* or "
-        "*compact* runs that scenario.\n",
+        "*compact* runs that scenario.\n\n"
+        "To look at a state that usually lasts a moment, start the agent with "
+        "`AMUX_DEMO_GATE=FILE`: every turn then stays open after its reply, and `/compact` "
+        "right after it starts, until `FILE` exists (`touch FILE` lets them finish).\n",
         words=6,
     )
     return "end_turn"
@@ -438,8 +441,14 @@ def resolve(text: str) -> tuple[Scenario | None, list[str], str | None]:
 
 
 async def run(turn: Turn, text: str) -> str:
-    """Run whatever ``text`` asks for; returns the stop reason."""
+    """Run whatever ``text`` asks for; returns the stop reason.
+
+    With ``AMUX_DEMO_GATE`` set, the turn is then held open until the gate file exists.
+    """
     scenario, args, unknown = resolve(text)
     if scenario is None:
-        return await ordinary(turn, text, unknown)
-    return await scenario.run(turn, args)
+        stop = await ordinary(turn, text, unknown)
+    else:
+        stop = await scenario.run(turn, args)
+    await turn.hold()
+    return stop

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 # newlines), so the chunks concatenate back to exactly the original text.
 _TOKEN_RE = re.compile(r"\S+\s*|\s+")
 
+GATE_POLL = 0.01  # seconds between looks at the AMUX_DEMO_GATE file while a turn is held
+
 
 class TurnCancelled(Exception):
     """Raised inside a scenario once the client cancelled the turn."""
@@ -85,6 +87,17 @@ class Turn:
             except TimeoutError:
                 pass
         self.check()
+
+    async def hold(self) -> None:
+        """Wait until the ``AMUX_DEMO_GATE`` file exists (no gate: return at once).
+
+        Raises :class:`TurnCancelled` as soon as the turn is cancelled, like :meth:`sleep`.
+        """
+        gate = self.agent.knobs.gate
+        if gate is None:
+            return
+        while not gate.exists():
+            await self.sleep(GATE_POLL)
 
     # ----------------------------------------------------------------- ids
     def next_message_id(self) -> str:

@@ -127,10 +127,9 @@ class AgentConnection:
         self.proc = proc
         try:
             await proc.start()
+            await self._handshake(proc, session_id)
         except AgentStartError as exc:
             raise StartFailed(str(exc)) from None
-        try:
-            await self._handshake(proc, session_id)
         except asyncio.CancelledError:
             self._stop_requested = True
             await proc.stop(grace=0.5)  # quitting mid-handshake leaves no agent behind

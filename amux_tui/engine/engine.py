@@ -228,12 +228,10 @@ class Engine:
     async def shutdown(self) -> None:
         """Clean quit: cancel active turns, stop agents, sync logs and metadata."""
         self.save_layout()
+        # Every room, loaded or not: one still loading may have a start waiting for it.
         await asyncio.gather(
-            *(room.close() for room in self.rooms.values() if room.loaded), return_exceptions=True
+            *(room.close() for room in self.rooms.values()), return_exceptions=True
         )
-        for room in self.rooms.values():
-            if not room.loaded:
-                room.save_meta()
         if self.lock is not None:
             self.lock.release()
             self.lock = None

@@ -464,14 +464,7 @@ class Room:
             if self._lifecycle is not Lifecycle.READY:
                 raise RoomError(f"the agent is {self.status}")
             predicted = F.format_id("at", self.model.state.next_turn)
-            self._emit(
-                F.CONTROL_SUBMITTED,
-                kind="steer",
-                mode="prompt",
-                peerId=F.LOCAL_PEER,
-                amuxTurnId=predicted,
-                text=text,
-            )
+            self._emit_steer("prompt", predicted, text)
             self._start_turn(text)
             return "sent"
         if any(q.supersedes is not None for q in self.model.state.queue):
@@ -482,20 +475,23 @@ class Room:
             "original request, taking the steer into account."
             f"\n\nOriginal prompt:\n{original}\n\nSteer:\n{text}"
         )
-        self._emit(
-            F.CONTROL_SUBMITTED,
-            kind="steer",
-            mode="hard",
-            peerId=F.LOCAL_PEER,
-            amuxTurnId=turn_id,
-            text=text,
-            replacementText=replacement,
-        )
+        self._emit_steer("hard", turn_id, text, replacementText=replacement)
         self._emit(
             F.TURN_CANCELLED, amuxTurnId=turn_id, cancelledBy=F.LOCAL_PEER, reason="hard_steer"
         )
         self._cancel_on_agent()
         return "steered"
+
+    def _emit_steer(self, mode: str, turn_id: str, text: str, **extra: Any) -> None:
+        self._emit(
+            F.CONTROL_SUBMITTED,
+            kind="steer",
+            mode=mode,
+            peerId=F.LOCAL_PEER,
+            amuxTurnId=turn_id,
+            text=text,
+            **extra,
+        )
 
     def answer_permission(self, request_id: Any, option_id: str | None) -> None:
         """Answer a pending permission: an option id, or None for ``cancelled``."""
@@ -760,6 +756,10 @@ class Room:
         Queued prompts stay queued and come back held: nothing new starts while quitting.
         """
         self._closing = True
+        load = self._load_task
+        if load is not None and not load.done():
+            with contextlib.suppress(Exception):
+                await load  # finish reading the log: its torn tail and closing frames
         for item in self.model.state.queue:
             item.held = True
         start = self._start_task

@@ -3,7 +3,14 @@
 The UI is one subscriber of every room (:class:`~amux_tui.ui.hub.RoomHub`): it never
 mutates engine state itself, it calls room methods (``prompt``, ``steer``, ``cancel`` …)
 and redraws from what the rooms report, coalesced to at most one update per room every
-40 ms. Room actions live in :class:`~amux_tui.ui.actions.RoomActions`.
+40 ms. The app composes the screen, wires rooms to the hub, decides what is on screen and
+shuts down; its collaborators do the rest:
+
+* :class:`~amux_tui.ui.key_router.KeyRouter`: the key path (prefix, typing order);
+* :class:`~amux_tui.ui.commands.CommandRunner`: the key table's commands, run by key, prefix
+  or palette, with :class:`~amux_tui.ui.room_switcher.RoomSwitcher`,
+  :class:`~amux_tui.ui.room_lifecycle.RoomLifecycle` and
+  :class:`~amux_tui.ui.turn_control.TurnControl` doing the work.
 """
 
 from __future__ import annotations
@@ -14,49 +21,62 @@ import logging
 import signal
 import sys
 import threading
-import time
+from collections.abc import Iterable
 from typing import Any
 
 from textual import events
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.containers import Container, Horizontal
-from textual.widgets import Button, Input, Static, TextArea
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
 
 from amux_tui.engine.engine import Engine
 from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.room import Room
-from amux_tui.ui import keys
-from amux_tui.ui.actions import RoomActions
-from amux_tui.ui.commands import RoomCommands
+from amux_tui.ui.commands import CommandRunner
+from amux_tui.ui.footer import footer_hints, prefix_hints
 from amux_tui.ui.hub import RoomHub
+from amux_tui.ui.key_router import KeyRouter, PrefixState
+from amux_tui.ui.keymap import DEFAULT_KEYMAP, Keymap
+from amux_tui.ui.keys import KeyState, Scope
 from amux_tui.ui.notify import Notifier, TerminalNotifier
-from amux_tui.ui.screens.dialog import Dialog
+from amux_tui.ui.palette import AmuxCommands
+from amux_tui.ui.room_lifecycle import RoomLifecycle
+from amux_tui.ui.room_switcher import RoomSwitcher
 from amux_tui.ui.terminal_watch import watch_terminal
+from amux_tui.ui.turn_control import TurnControl
 from amux_tui.ui.widgets.key_bar import KeyBar
+from amux_tui.ui.widgets.pane_grid import PaneGrid
 from amux_tui.ui.widgets.permission_panel import PermissionPanel
 from amux_tui.ui.widgets.prompt_input import PromptInput
+from amux_tui.ui.widgets.queue_strip import QueueStrip
+from amux_tui.ui.widgets.room_header import FailureBanner
 from amux_tui.ui.widgets.room_list import RoomList
 from amux_tui.ui.widgets.room_pane import RoomPane
+from amux_tui.ui.widgets.transcript_view import TranscriptView
 
 log = logging.getLogger("amux.ui")
 
 SPIN_INTERVAL = 0.1
 LAYOUT_SAVE_DELAY = 0.5
-_SETTLE_KEYS = frozenset({"enter", "tab", "shift+tab", "escape"})
-_SETTLE_ROUNDS = 8
-_SETTLE_TIMEOUT = 0.25
-STARTING_WAIT = 5.0  # seconds a quit waits for agents that are still handshaking
+
+_FOCUS_SCOPES: tuple[tuple[type[Widget], Scope], ...] = (
+    (PromptInput, Scope.PROMPT),
+    (PermissionPanel, Scope.PERMISSION),
+    (TranscriptView, Scope.TRANSCRIPT),
+)
 
 
-class AmuxApp(RoomActions, App[None]):
+class AmuxApp(App[None]):
     """amux's terminal UI over an opened :class:`Engine`.
 
     Args:
         engine: opened (lock taken, metadata read); rooms load lazily from here.
         create: ``{"spec", "cwd", "title"}`` from ``amux new``: create and focus that room.
         notifier: where attention for rooms off screen goes (default: bell + OSC 9).
-        animate: False freezes spinners (deterministic screenshots).
+        motion: False freezes spinners and cursor blinking (deterministic screenshots).
+        keymap: the keys (default: the key table's own).
     """
 
     CSS_PATH = "app.tcss"
@@ -64,18 +84,8 @@ class AmuxApp(RoomActions, App[None]):
     # Focus is the focused room's business (focus_room): Textual's default would focus the
     # first focusable widget, i.e. the first tiled pane, and so switch rooms by itself.
     AUTO_FOCUS = None
-    COMMANDS = App.COMMANDS | {RoomCommands}
-    BINDINGS = [
-        Binding("ctrl+q", "quit", "quit (asks first when a room is busy)", priority=True),
-        *(
-            Binding(f"alt+{n}", f"jump({n})", f"room {n}", show=False, priority=True)
-            for n in range(1, 10)
-        ),
-        Binding("ctrl+pagedown", "next_room", "next room", priority=True),
-        Binding("ctrl+pageup", "prev_room", "previous room", priority=True),
-        Binding("ctrl+r", "release_queue", "release a held queue", priority=True),
-        Binding("escape", "escape", "twice: cancel the running turn"),
-    ]
+    COMMANDS = {AmuxCommands}  # amux's commands, then Textual's own, in one ordered list
+    BINDINGS = DEFAULT_KEYMAP.bindings(Scope.MAIN)
 
     def __init__(
         self,
@@ -83,37 +93,52 @@ class AmuxApp(RoomActions, App[None]):
         create: dict[str, Any] | None = None,
         *,
         notifier: Notifier | None = None,
-        animate: bool = True,
+        motion: bool = True,
+        keymap: Keymap | None = None,
     ) -> None:
         super().__init__()
         self.engine = engine
         self.create = create
         self.notifier: Notifier = notifier if notifier is not None else TerminalNotifier(self)
-        self.animate = animate
+        self.motion = motion
+        self.keymap = keymap if keymap is not None else DEFAULT_KEYMAP
+        # Class-level BINDINGS hold the table's defaults; Textual rebinds the rest by id.
+        self.set_keymap(self.keymap.textual_keymap())
         self.hub = RoomHub(self._apply_updates, self.is_visible, self._on_attention)
-        self.prefix = keys.PrefixState(lambda _armed: self.update_key_bar())
-        self.escape_press = keys.DoublePress(1.0)
-        self.panes: dict[str, RoomPane] = {}
         self.previous_room: str | None = None
+        self.switcher = RoomSwitcher(self)
+        self.lifecycle = RoomLifecycle(self)
+        self.turns = TurnControl(self)
+        self.runner = CommandRunner(
+            self,
+            self.key_state,
+            {**self.switcher.handlers(), **self.lifecycle.handlers(), **self.turns.handlers()},
+        )
+        self.key_router = KeyRouter(self)
+        # Kept as attributes: `query_one` on the app searches the *active* screen, which is
+        # a dialog while one is open.
+        self.room_list = RoomList(id="room-list")
+        new_room = self.keymap.prefix_display("new_room", first=True)
+        self.pane_grid = PaneGrid(self.keymap, f"No rooms. Press {new_room} to create one.",
+                                  id="panes")  # fmt: skip
+        self.key_bar = KeyBar(id="key-bar")
         self._attached: set[str] = set()
         self._start_tasks: dict[str, asyncio.Future[None]] = {}
         self._tick = 0
-        self._layout_timer: Any = None
+        self._layout_timer: Timer | None = None
         self._shut_down = False
         self._terminal_watch: threading.Event | None = None
 
+    @property
+    def prefix(self) -> PrefixState:
+        """Armed by the prefix key (``ctrl+b``)."""
+        return self.key_router.prefix
+
     # ---- composition and startup -------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        # Kept as attributes: `query_one` on the app searches the *active* screen, which is
-        # a dialog while one is open.
-        self.key_bar = KeyBar(id="key-bar")
-        self._room_list = RoomList(id="room-list")
-        self.panes_container = Container(id="panes")
-        self._empty = Static("No rooms. Press ctrl+b c to create one.", id="empty", markup=False)
         with Horizontal(id="main"):
-            yield self._room_list
-            with self.panes_container:
-                yield self._empty
+            yield self.room_list
+            yield self.pane_grid
         yield self.key_bar
 
     async def on_mount(self) -> None:
@@ -131,7 +156,6 @@ class AmuxApp(RoomActions, App[None]):
             room = engine.create_first_run_room()
             engine.layout.focused = room.id
         self.room_list.sync(list(engine.rooms.values()))
-        self.panes_container.set_class(engine.layout.mode == "tiled", "-tiled")
         focused = (
             engine.layout.focused
             if engine.layout.focused in engine.rooms
@@ -140,7 +164,7 @@ class AmuxApp(RoomActions, App[None]):
         if focused is not None:
             await self.focus_room(focused)
         else:
-            await self._sync_panes()
+            await self.sync_panes()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             # The terminal went away (ssh dropped, window closed): quit cleanly, so turns
             # are closed, logs synced and agents stopped rather than orphaned.
@@ -177,6 +201,15 @@ class AmuxApp(RoomActions, App[None]):
             pane.show_transcript()
         self.hub.mark(room.id)
 
+    async def detach(self, room_id: str) -> None:
+        """Unsubscribe from a room and remove its pane (before it is closed)."""
+        room = self.engine.rooms.get(room_id)
+        if room is not None and room_id in self._attached:
+            room.unsubscribe(self.hub)
+        self._attached.discard(room_id)
+        self.hub.unread.discard(room_id)
+        await self.pane_grid.drop(room_id)
+
     async def activate(self, room: Room) -> None:
         """Load, subscribe and (lazy start) start the agent of a room that never ran."""
         await self.attach(room)
@@ -194,8 +227,9 @@ class AmuxApp(RoomActions, App[None]):
 
     # ---- which rooms are on screen -------------------------------------------------------------
     @property
-    def room_list(self) -> RoomList:
-        return self._room_list
+    def panes(self) -> dict[str, RoomPane]:
+        """Every mounted room pane, by room id."""
+        return self.pane_grid.panes
 
     @property
     def current_room(self) -> Room | None:
@@ -230,8 +264,8 @@ class AmuxApp(RoomActions, App[None]):
             self.previous_room = engine.layout.focused
             engine.layout.focused = room_id
             self.save_layout_soon()
-        self.escape_press.reset()
-        await self._sync_panes()
+        self.key_router.reset_presses()
+        await self.sync_panes()
         if move_focus:
             pane = self.panes.get(room_id)
             if pane is not None:
@@ -239,33 +273,13 @@ class AmuxApp(RoomActions, App[None]):
         self.run_worker(self.activate(room), group="activate", exit_on_error=False)
         self.refresh_rooms()
 
-    async def _sync_panes(self) -> None:
-        """Mount panes for visible rooms (lazily, in room order) and show only those."""
-        container = self.panes_container
+    async def sync_panes(self) -> None:
+        """Show the visible rooms' panes (mounted the first time) and hide the others."""
         visible = self.visible_ids()
-        for room_id in visible:
-            if room_id not in self.panes:
-                pane = RoomPane(self.engine.rooms[room_id], id=f"pane-{room_id}")
-                self.panes[room_id] = pane
-                await container.mount(pane)
-        ordered = [self.panes[r] for r in self.engine.rooms if r in self.panes]
-        for before, after in zip(ordered, ordered[1:], strict=False):
-            if container.children.index(after) < container.children.index(before):
-                container.move_child(after, after=before)
-        for room_id, pane in self.panes.items():
-            shown = room_id in visible
-            if shown and not pane.display:
-                pane.stale = True  # updates were skipped while hidden
-            pane.display = shown
-            pane.set_class(room_id == self.engine.layout.focused, "-focused")
-            if shown and pane.stale and room_id in self._attached:
-                pane.show_transcript()
-        self._empty.display = not visible
-        if self.tiled:
-            count = max(1, len(visible))
-            columns = 1 if count == 1 else 2 if count <= 4 else 3
-            container.styles.grid_size_columns = columns
-            container.styles.grid_size_rows = -(-count // columns)
+        await self.pane_grid.show(
+            list(self.engine.rooms.values()), visible, self.engine.layout.focused,
+            tiled=self.tiled, attached=self._attached,
+        )  # fmt: skip
         for room_id in visible:
             self.hub.seen(room_id)
 
@@ -303,7 +317,7 @@ class AmuxApp(RoomActions, App[None]):
             return
         index = list(self.engine.rooms).index(room_id)
         unread = room_id in self.hub.unread
-        tick = self._tick if self.animate else None
+        tick = self._tick if self.motion else None
         focused = room_id == self.engine.layout.focused
         self.room_list.update_room(
             room_id,
@@ -328,7 +342,7 @@ class AmuxApp(RoomActions, App[None]):
         if self._shut_down:
             return
         self._tick += 1
-        tick = self._tick if self.animate else None
+        tick = self._tick if self.motion else None
         for index, room in enumerate(self.engine.rooms.values()):
             if room.status not in (Lifecycle.BUSY, Lifecycle.STARTING):
                 continue
@@ -339,8 +353,8 @@ class AmuxApp(RoomActions, App[None]):
             pane = self.panes.get(room.id)
             if pane is not None and pane.is_mounted and pane.display:
                 pane.tick(tick, index + 1, room.id in self.hub.unread)
-        if not self.escape_press.pending and self.key_bar.badge == "esc again":
-            self.update_key_bar()
+        if self.key_bar.badge is not None and self.key_bar.badge != self.key_router.badge:
+            self.update_key_bar()  # a double press's window closed
 
     def _on_attention(self, room: Room, reason: str) -> None:
         """A room off screen finished a turn or needs permission (SPEC §1.5)."""
@@ -352,170 +366,93 @@ class AmuxApp(RoomActions, App[None]):
 
     # ---- keys ------------------------------------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:
-        # The prefix is taken here, before the focused widget (the prompt) sees the key.
+        # Keys go through the router first: the prefix is taken before the focused widget
+        # (the prompt) sees the key, and keys typed ahead keep their order.
         if isinstance(event, events.Key) and not event.is_forwarded:
-            if len(self.screen_stack) == 1:
-                if self.prefix.armed:
-                    self.prefix.disarm()
-                    await self.run_prefix(event)
-                    return
-                if event.key == keys.PREFIX:
-                    self.prefix.arm()
-                    return
-            if event.key in ("tab", "shift+tab") and self._move_focus_now(event.key):
+            if await self.key_router.before(event):
                 return
-            if not self._typed_into_focus(event) and await self._bindings_now(event.key):
-                if event.key in _SETTLE_KEYS:
-                    await self._settle()
-                return
-            if event.key in _SETTLE_KEYS:
-                await super().on_event(event)
-                await self._settle()
-                return
+            await super().on_event(event)
+            await self.key_router.after(event)
+            return
         await super().on_event(event)
 
-    def _typed_into_focus(self, event: events.Key) -> bool:
-        """Keys the focused widget handles itself (text, and the prompt's own keys)."""
-        focused = self.focused
-        if isinstance(focused, PromptInput) and event.key in PromptInput.OWN_KEYS:
-            return True
-        return isinstance(focused, (Input, TextArea)) and (
-            event.is_printable or event.key == "enter" and isinstance(focused, TextArea)
-        )
+    def key_state(self) -> KeyState:
+        """What the key table's conditions and hints look at."""
+        pane = self.current_pane
+        following = pane.transcript_view.follow if pane is not None and pane.is_mounted else True
+        # The main screen's focus (also while a dialog is open over it).
+        focused = self.screen_stack[0].focused if self.screen_stack else None
+        focus = next((s for kind, s in _FOCUS_SCOPES if isinstance(focused, kind)), Scope.MAIN)
+        return KeyState(self.current_room, focus, following, self.tiled)
 
-    async def _bindings_now(self, key: str) -> bool:
-        """Run the key's binding now, in typing order.
-
-        Textual runs non-priority bindings when the key has bubbled back to the app, i.e.
-        behind keys typed meanwhile: ``ctrl+u`` then ``alpha`` in an input would delete
-        the ``alp`` too. Checking the bindings of the focus chain here keeps the order.
-        """
-        await self._drain_focused()  # keys already sent to the widget go first
-        if await self._check_bindings(key, priority=True):
-            return True
-        return await self._check_bindings(key)
-
-    async def _drain_focused(self) -> None:
-        """Wait (bounded) until the focused widget has processed what is queued for it."""
-        focused = self.focused
-        if focused is None:
-            return
-        done = asyncio.Event()
-        focused.call_later(done.set)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), _SETTLE_TIMEOUT)
-
-    def _move_focus_now(self, key: str) -> bool:
-        """Tab / shift+tab on our own screens, at once rather than after the key bubbled
-        back to the app (behind keys typed meanwhile, which would land in the old field)."""
-        focused = self.focused
-        if (
-            not isinstance(self.screen, (Dialog, type(self.screen_stack[0])))
-            or self.screen is not self.screen_stack[-1]
-        ):
-            return False
-        if focused is None or not isinstance(focused, (Input, PromptInput, Button)):
-            return False  # other widgets may use tab themselves
-        if key == "tab":
-            self.screen.focus_next()
-        else:
-            self.screen.focus_previous()
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The key table's commands apply only in some states (cancel while a turn runs …).
+        if action in ("command", "twice") and parameters:
+            return self.runner.applies(str(parameters[0]))
         return True
 
-    async def _settle(self) -> None:
-        """Let a key that may move focus or close a dialog take effect before the next one.
+    async def action_command(self, command_id: str, *args: Any) -> None:
+        """A key bound to one of the key table's app commands."""
+        await self.runner.run(command_id, *args)
 
-        Textual routes each key to the widget focused *when the key is read*; keys typed
-        ahead (enter then more text, tab then a title) would otherwise land in the old
-        widget. Each round lets the focused widget and its ancestors process what is
-        queued (a message bubbles one level per round); bounded, so it never hangs.
-        """
-        for _ in range(_SETTLE_ROUNDS):
-            focused = self.focused
-            if focused is None:
-                return
-            nodes = [node for node in (focused, *focused.ancestors) if node is not self]
-            done = [asyncio.Event() for _ in nodes]
-            for node, event in zip(nodes, done, strict=True):
-                node.call_later(event.set)
-            try:
-                await asyncio.wait_for(asyncio.gather(*(e.wait() for e in done)), _SETTLE_TIMEOUT)
-            except TimeoutError:
-                return
-            if self.focused is not focused:
-                return
+    async def action_twice(self, command_id: str) -> None:
+        """One press of a key that runs its command when pressed twice."""
+        await self.key_router.press_twice(command_id)
 
-    async def run_prefix(self, event: events.Key) -> None:
-        """Run the command for the key pressed after ``ctrl+b``."""
-        if event.key in ("escape", keys.PREFIX):
-            return
-        entry = keys.lookup(event.key, event.character)
-        if entry is None:
-            self.bell()
-            self.notify(
-                f"ctrl+b {event.character or event.key}: no such command (ctrl+b ? lists them)",
-                severity="warning",
-                markup=False,
-            )
-            return
-        if entry.action == "jump":
-            digit = int(event.character or event.key)
-            await self.action_jump(digit if digit else 10)
-        else:
-            await self.run_action(entry.action)
+    async def action_quit(self) -> None:
+        # Textual's own ways to quit (its palette command, ``app.quit``) ask first too.
+        await self.runner.run("quit")
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        # amux's "quit" (which asks first when a room is busy) replaces Textual's.
+        for command in super().get_system_commands(screen):
+            if command.callback != self.action_quit:
+                yield command
 
     def update_key_bar(self) -> None:
         """The footer: prefix commands while armed, else what the current state allows."""
-        bar = self.key_bar
         if self._shut_down:
             return
         if self.prefix.armed:
-            hints = [(entry.display, entry.footer) for entry in keys.PREFIX_KEYS if entry.footer]
-            bar.set_hints(hints, "PREFIX", tail=[("esc", "cancel")])
-            return
-        room = self.current_room
-        hints: list[tuple[str, str]] = [("ctrl+b", "prefix")]
-        badge = "esc again" if self.escape_press.pending else None
-        if isinstance(self.focused, PermissionPanel):
-            hints += [
-                ("1-9", "pick"),
-                ("a", "allow"),
-                ("A", "always"),
-                ("r", "reject"),
-                ("R", "never"),
-                ("esc", "dismiss"),
-            ]
-        elif room is not None:
-            if room.stopped:
-                hints.append(("r", "restart"))
-            hints.append(("enter", "queue" if room.busy else "send"))
-            hints.append(("shift+enter", "newline"))
-            if room.busy:
-                hints += [
-                    ("ctrl+s", "steer"),
-                    ("esc esc", "force stop" if room.force_stop_available else "cancel"),
-                ]
-            if room.queue_held:
-                hints.append(("ctrl+r", "release queue"))
-            if room.pending_permissions:
-                hints.append(("tab", "answer permission"))
-            pane = self.current_pane
-            if (
-                pane is not None
-                and pane.is_mounted
-                and not getattr(pane.transcript_view, "follow", True)
-            ):
-                hints.insert(1, ("ctrl+b e", "↓ new output: follow"))
-        hints += [("ctrl+b ?", "help"), ("ctrl+b w", "rooms"), ("ctrl+b z", "single" if self.tiled else "tiled"),
-                  ("ctrl+b c", "new room"), ("ctrl+p", "commands")]  # fmt: skip
-        bar.set_hints(hints, badge, tail=[("ctrl+q", "quit")])
+            hints, tail = prefix_hints(self.keymap)
+        else:
+            hints, tail = footer_hints(self.keymap, self.key_state())
+        self.key_bar.set_hints(hints, self.key_router.badge, tail=tail)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self.update_key_bar()
 
-    def on_transcript_view_follow_changed(self, event: Any) -> None:
+    def on_transcript_view_follow_changed(self, event: TranscriptView.FollowChanged) -> None:
         # The user scrolled up (or back to the end): offer the way back to live output.
         self.update_key_bar()
+
+    # ---- messages from the panes and the room list ------------------------------------------------
+    async def on_room_list_selected(self, event: RoomList.Selected) -> None:
+        await self.focus_room(event.room_id)
+
+    async def on_room_pane_activated(self, event: RoomPane.Activated) -> None:
+        if event.room_id != self.engine.layout.focused:
+            await self.focus_room(event.room_id, move_focus=False)
+
+    def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
+        self.turns.submitted(event)
+
+    def on_prompt_input_steered(self, event: PromptInput.Steered) -> None:
+        self.turns.steered(event)
+
+    async def on_prompt_input_restart_requested(self, event: PromptInput.RestartRequested) -> None:
+        await self.runner.run("restart_room")
+
+    async def on_failure_banner_restart_pressed(self, event: FailureBanner.RestartPressed) -> None:
+        if event.room_id != self.engine.layout.focused:
+            await self.focus_room(event.room_id)
+        await self.runner.run("restart_room")
+
+    def on_permission_panel_answered(self, event: PermissionPanel.Answered) -> None:
+        self.turns.answered(event)
+
+    def on_queue_strip_remove_requested(self, event: QueueStrip.RemoveRequested) -> None:
+        self.turns.remove_requested(event)
 
     # ---- shutdown --------------------------------------------------------------------------------
     async def shutdown(self) -> None:
@@ -532,18 +469,16 @@ class AmuxApp(RoomActions, App[None]):
             if room is not None:
                 room.unsubscribe(self.hub)
         self._attached.clear()
-        # A room still handshaking would be missed by the stop (its process is not known
-        # yet) and outlive amux: let handshakes finish first (bounded).
-        deadline = time.monotonic() + STARTING_WAIT
-        while (
-            any(r.status == Lifecycle.STARTING for r in self.engine.rooms.values())
-            and time.monotonic() < deadline
-        ):
-            await asyncio.sleep(0.05)
-        await self.engine.shutdown()
+        await self.engine.shutdown()  # a handshake under way is cancelled, its agent stopped
+
+    async def quit_now(self) -> None:
+        """Save everything, stop the agents and exit."""
+        self.notify("saving and stopping agents…", timeout=5)
+        await self.shutdown()
+        self.exit(return_code=0)
 
     def _hangup(self) -> None:
-        self.run_worker(self._quit(), group="quit", exit_on_error=False)
+        self.run_worker(self.quit_now(), group="quit", exit_on_error=False)
 
     async def on_unmount(self) -> None:
         if self._terminal_watch is not None:

@@ -1,90 +1,111 @@
-"""Command palette (``ctrl+p``): every room action by name (SPEC §1.4)."""
+"""Runs the key table's app commands: one entry point for keys, the prefix and the palette.
+
+The app's collaborators (:class:`~amux_tui.ui.room_switcher.RoomSwitcher`,
+:class:`~amux_tui.ui.room_lifecycle.RoomLifecycle`,
+:class:`~amux_tui.ui.turn_control.TurnControl`) each hand over a ``{command id: handler}``
+map; :class:`CommandRunner` checks it against the table once, at app start, and decides at
+every call whether the command applies now (:attr:`~amux_tui.ui.keys.Command.when`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-from typing import TYPE_CHECKING, Any
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.content import Content
-from textual.fuzzy import FuzzySearch
-
-from amux_tui.text import one_line
-from amux_tui.ui.screens.picker import highlight
+from amux_tui.engine.room import RoomError
+from amux_tui.ui.keys import BY_ID, COMMANDS, Command, KeyState
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from amux_tui.ui.app import AmuxApp
 
-# (name, app action, help). Names are what users type; the keys appear in the help text.
-ACTIONS: tuple[tuple[str, str, str], ...] = (
-    ("New room", "new_room", "ctrl+b c — choose agent, working directory and title"),
-    ("Next room", "next_room", "ctrl+b n, ctrl+pagedown"),
-    ("Previous room", "prev_room", "ctrl+b p, ctrl+pageup"),
-    ("Last room", "last_room", "ctrl+b l — the previously focused room"),
-    ("Pick room", "pick_room", "ctrl+b w — fuzzy room picker"),
-    ("Next room that needs you", "attention", "ctrl+b a — permission waiting, else unread"),
-    ("Rename room", "rename_room", "ctrl+b ,"),
-    ("Close room", "close_room", "ctrl+b & — stops the agent, archives the log"),
-    ("Toggle layout (single / tiled)", "toggle_layout", "ctrl+b z"),
-    ("Restart agent", "restart_room", "ctrl+b r — restart and resume the session"),
-    ("Cancel turn", "cancel_turn", "escape twice"),
-    ("Force stop agent", "force_stop", "ctrl+b k — when the agent ignores cancel"),
-    ("Release held queue", "release_queue", "ctrl+r — run prompts held after a restart"),
-    ("Remove last queued prompt", "unqueue_last", "ctrl+b q"),
-    ("Toggle thoughts", "toggle_thoughts", "ctrl+b t — show or hide agent thoughts"),
-    ("Jump to end of transcript", "jump_to_end", "ctrl+b e — follow new output again"),
-    ("Inspect room", "inspect", "ctrl+b i — debug snapshot, stderr tail, agent log"),
-    ("Help", "help", "ctrl+b ? — every key"),
-    ("Quit", "quit", "ctrl+q"),
-)
+Handler = Callable[..., Awaitable[None] | None]
 
 
-class RoomCommands(Provider):
-    """Room actions, "switch to" each room and "remove" each queued prompt."""
+def guard(app: App[Any], what: Callable[[], Any]) -> Any:
+    """Run a room method; a :class:`RoomError` is shown to the user and returns None."""
+    try:
+        return what()
+    except RoomError as exc:
+        app.notify(str(exc), severity="error", markup=False)
+        return None
 
-    def _commands(self) -> list[tuple[str, Callable[[], Any], str]]:
-        app: AmuxApp = self.app  # type: ignore[assignment]
-        out: list[tuple[str, Callable[[], Any], str]] = [
-            (name, partial(app.run_action, action), help_) for name, action, help_ in ACTIONS
-        ]
-        for index, room in enumerate(app.engine.rooms.values()):
-            title = one_line(room.title, 60)
-            out.append(
-                (
-                    f"Switch to room {index + 1}: {title}",
-                    partial(app.focus_room, room.id),
-                    room.status,
-                )
+
+class AppPart:
+    """A collaborator of the app that runs some of the key table's commands.
+
+    Its methods named in :attr:`COMMANDS` (a command id each) are the handlers; they act
+    through the app's public methods.
+    """
+
+    COMMANDS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, app: AmuxApp) -> None:
+        self.app = app
+
+    def handlers(self) -> dict[str, Handler]:
+        return {command_id: getattr(self, command_id) for command_id in self.COMMANDS}
+
+
+def needs_handler(command: Command) -> bool:
+    """App commands: run by the app (no widget action), or reachable through the prefix."""
+    return (command.action is None and not command.builtin) or bool(command.prefix)
+
+
+class CommandRunner:
+    """Every app command's handler, and whether it applies in the current state.
+
+    Args:
+        app: the app (for feedback: bell and notifications).
+        state: the current :class:`KeyState` (the app knows focus and the focused room).
+        handlers: command id → handler, for every command :func:`needs_handler` names.
+
+    Raises:
+        RuntimeError: a handler is missing or names no command of the table.
+    """
+
+    def __init__(
+        self, app: App[Any], state: Callable[[], KeyState], handlers: Mapping[str, Handler]
+    ) -> None:
+        missing = {c.id for c in COMMANDS if needs_handler(c)} - handlers.keys()
+        unknown = handlers.keys() - BY_ID.keys()
+        if missing or unknown:
+            raise RuntimeError(
+                f"key table and handlers disagree: missing {sorted(missing)}, "
+                f"unknown {sorted(unknown)}"
             )
-        room = app.current_room
-        if room is not None:
-            for item in room.queue:
-                if item.id is not None:
-                    text = one_line(item.text, 50)
-                    out.append(
-                        (
-                            f"Remove queued prompt {item.id}: {text}",
-                            partial(app.unqueue, item.id),
-                            "queue",
-                        )
-                    )
-        return out
+        self.app = app
+        self.state = state
+        self._handlers = dict(handlers)
 
-    async def discover(self) -> Hits:
-        for name, callback, help_ in self._commands():
-            yield DiscoveryHit(Content(name), callback, text=name, help=_escape(help_))
+    def applies(self, command_id: str) -> bool:
+        """Whether the command can run now (unknown ids: yes, they are not ours to judge)."""
+        command = BY_ID.get(command_id)
+        return command is None or command.when(self.state())
 
-    async def search(self, query: str) -> Hits:
-        search = FuzzySearch(case_sensitive=False)
-        for name, callback, help_ in self._commands():
-            score, offsets = search.match(query, name)
-            if score > 0:
-                yield Hit(score, highlight(name, offsets), callback, text=name, help=_escape(help_))
+    async def run(self, command_id: str, *args: Any) -> bool:
+        """Run a command if it applies now, else say why; True when it ran."""
+        command = BY_ID[command_id]
+        state = self.state()
+        if not command.when(state):
+            self.refuse(command, state)
+            return False
+        result = self._handlers[command_id](*args)
+        if inspect.isawaitable(result):
+            await result
+        return True
 
+    def refuse(self, command: Command, state: KeyState | None = None) -> None:
+        """A command that does not apply now: its reason, or a bell when it has none."""
+        room = (state or self.state()).room
+        if room is None or not command.unavailable:
+            self.app.bell()
+        else:
+            self.app.notify(command.unavailable.format(status=room.status), markup=False)
 
-def _escape(text: str) -> str:
-    # Palette help text is parsed as markup; ours is fixed text, but stay literal anyway.
-    from textual.markup import escape
-
-    return escape(text)
+    def offered(self) -> list[Command]:
+        """The commands the palette offers now: app commands that apply, in table order."""
+        state = self.state()
+        return [c for c in COMMANDS if c.palette and c.id in self._handlers and c.when(state)]

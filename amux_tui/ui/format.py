@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 STILL_SPINNER = "⠿"  # the busy glyph when animation is off (deterministic snapshots)
 
-STATE_GLYPHS = {
+STATE_GLYPHS: dict[str, tuple[str, str]] = {
     Lifecycle.NOT_STARTED: ("○", "$text-muted"),
     Lifecycle.STARTING: ("◌", "$warning"),
     Lifecycle.READY: ("●", "$success"),
@@ -112,16 +112,16 @@ def state_glyph(status: str, tick: int | None) -> tuple[str, str]:
     return glyph, style
 
 
-def state_label(room: Room) -> str:
+def state_label(room: Room, restart_key: str = "r", cancel_key: str = "esc esc") -> str:
     """Lifecycle state with its detail: exit code, failure reason, restart hint."""
     status = room.status
     if status == Lifecycle.EXITED:
         code = f" (code {room.exit_code})" if room.exit_code is not None else ""
-        return f"exited{code} — r to restart"
+        return f"exited{code} — {restart_key} to restart"
     if status == Lifecycle.FAILED:
-        return "failed — r to retry"
+        return f"failed — {restart_key} to retry"
     if status == Lifecycle.BUSY and room.force_stop_available:
-        return "busy — agent ignores cancel: esc esc to force stop"
+        return f"busy — agent ignores cancel: {cancel_key} to force stop"
     if status == Lifecycle.BUSY and room.cancel_requested_at is not None:
         return "cancelling…"
     return status

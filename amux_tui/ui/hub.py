@@ -50,9 +50,11 @@ class RoomHub(RoomSubscriber):
         self._blocks: dict[str, set[Block]] = {}
         self._status: set[str] = set()
         self._handle: asyncio.TimerHandle | None = None
+        self.frames_seen = 0  # every frame of every room, for diagnostics and tests
 
     # ---- RoomSubscriber --------------------------------------------------------------------
     def room_frame(self, room: Room, frame: dict[str, Any], seq: int, blocks: list[Block]) -> None:
+        self.frames_seen += 1
         if not blocks:
             return
         rid = room.id
@@ -104,8 +106,14 @@ class RoomHub(RoomSubscriber):
             self._handle = asyncio.get_running_loop().call_later(self.interval, self.flush)
 
     def flush(self) -> None:
-        """Hand everything collected since the last flush to the app."""
-        self._handle = None
+        """Hand everything collected since the last flush to the app.
+
+        Runs from the coalescing timer; a direct call (e.g. a test that needs every frame
+        recorded so far on screen now) hands the batch over at once and drops the timer.
+        """
+        if self._handle is not None:
+            self._handle.cancel()  # a no-op when the timer is what called us
+            self._handle = None
         if not self._blocks and not self._status:
             return
         blocks, status = self._blocks, self._status

@@ -1,109 +1,269 @@
-"""Key handling that Textual bindings cannot express: the tmux-style prefix and double escape.
+"""The one key table: every command amux has, its name, its default keys and its footer hint.
 
-The prefix (``ctrl+b``) is intercepted at the app level, before the focused widget sees the
-key, so it works while the prompt ``TextArea`` has focus; the key after it is a command
-looked up in :data:`PREFIX_KEYS` and never reaches the prompt. The same table drives the
-help screen, the footer hints and the command palette, so they cannot drift apart.
+Everything keyboard-facing is generated from :data:`COMMANDS` (through
+:class:`~amux_tui.ui.keymap.Keymap`, which resolves the keys at app start): the Textual
+bindings of the app and the widgets, the prompt's own keys, the prefix commands, the footer
+hints (:mod:`~amux_tui.ui.footer`), the help screen and the command palette. Nothing else
+spells a key.
+
+Key specs are Textual key names (``ctrl+pageup``, ``shift+enter``) or the character typed
+(``,``, ``&``, ``A``). Two forms are amux's own: ``alt+{1-9}`` is a family of keys whose
+digit becomes the command's argument, and ``escape escape`` is the same key pressed twice
+within a second.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from amux_tui.engine.lifecycle import Lifecycle
+
+if TYPE_CHECKING:
+    from amux_tui.engine.room import Room
 
 PREFIX = "ctrl+b"
-PREFIX_DISPLAY = "ctrl+b"
+"""The default prefix: pressed first, the next key is a command (tmux style)."""
+
+
+class Scope(StrEnum):
+    """Where a command's direct keys apply (its prefix keys work anywhere on the main screen)."""
+
+    MAIN = "main"  # the main screen, whatever has focus: app bindings and the prefix
+    PROMPT = "prompt"  # the prompt has focus: keys the prompt handles before typing them
+    PERMISSION = "permission"  # the permission prompt has focus
+    TRANSCRIPT = "transcript"  # the transcript has focus
 
 
 @dataclass(frozen=True, slots=True)
-class PrefixKey:
-    """One command reachable as ``ctrl+b`` then ``keys``."""
+class KeyState:
+    """What decides whether a command applies right now (and what its hint says)."""
 
-    keys: tuple[str, ...]  # Textual key names or the characters typed
-    action: str  # the app action (``action_<name>``); digits pass the digit as argument
-    display: str
-    description: str
-    footer: str = ""  # short label in the footer while the prefix is armed ("" = not shown)
-
-
-PREFIX_KEYS: tuple[PrefixKey, ...] = (
-    PrefixKey(("c",), "new_room", "c", "new room (agent, working directory, title)", "new"),
-    PrefixKey(("n",), "next_room", "n", "next room", "next"),
-    PrefixKey(("p",), "prev_room", "p", "previous room", "prev"),
-    PrefixKey(
-        tuple("0123456789"), "jump", "0–9", "jump to room by number (0 is the 10th)", "room N"
-    ),
-    PrefixKey(("l",), "last_room", "l", "last (previously focused) room", "last"),
-    PrefixKey(("w",), "pick_room", "w", "room picker with fuzzy filter", "pick"),
-    PrefixKey(("a",), "attention", "a", "next room that needs you, else next unread", "needs you"),
-    PrefixKey((",", "comma"), "rename_room", ",", "rename room", "rename"),
-    PrefixKey(("&", "ampersand"), "close_room", "&", "close room (its log is archived)", "close"),
-    PrefixKey(("z",), "toggle_layout", "z", "toggle single / tiled layout", "layout"),
-    PrefixKey(("o", "tab"), "next_room", "o", "next pane (same as n)"),
-    PrefixKey(("r",), "restart_room", "r", "restart the room's agent", "restart"),
-    PrefixKey(
-        ("i",), "inspect", "i", "inspector: debug snapshot, stderr tail, agent log", "inspect"
-    ),
-    PrefixKey(("t",), "toggle_thoughts", "t", "show / hide agent thoughts"),
-    PrefixKey(("e", "end"), "jump_to_end", "e", "jump to the end of the transcript (follow)"),
-    PrefixKey(("q",), "unqueue_last", "q", "remove the last queued prompt"),
-    PrefixKey(("k",), "force_stop", "k", "force stop an agent that ignores cancel"),
-    PrefixKey(("?", "question_mark"), "help", "?", "help: every key", "help"),
-)
-
-_BY_KEY: dict[str, PrefixKey] = {k: entry for entry in PREFIX_KEYS for k in entry.keys}
+    room: Room | None  # the focused room
+    focus: Scope = Scope.MAIN  # the scope of the focused widget
+    following: bool = True  # the focused room's transcript follows new output
+    tiled: bool = False
 
 
-def lookup(key: str, character: str | None) -> PrefixKey | None:
-    """The prefix command for a pressed key (by Textual key name, then by character)."""
-    entry = _BY_KEY.get(key)
-    if entry is None and character:
-        entry = _BY_KEY.get(character)
-    return entry
+Condition = Callable[[KeyState], bool]
+Label = str | Callable[[KeyState], str]
 
 
-class PrefixState:
-    """Armed by ``ctrl+b``; the next key is a command (escape or ``ctrl+b`` disarm)."""
-
-    def __init__(self, on_change: Callable[[bool], None] | None = None) -> None:
-        self.armed = False
-        self._on_change = on_change
-
-    def arm(self) -> None:
-        self._set(True)
-
-    def disarm(self) -> None:
-        self._set(False)
-
-    def _set(self, armed: bool) -> None:
-        if armed != self.armed:
-            self.armed = armed
-            if self._on_change is not None:
-                self._on_change(armed)
+# ---- conditions: when a command applies, or when its footer hint shows -------------------------
+def always(state: KeyState) -> bool:
+    return True
 
 
-class DoublePress:
-    """Detects the same key pressed twice within ``window`` seconds (escape twice cancels)."""
+def has_room(state: KeyState) -> bool:
+    return state.room is not None
 
-    def __init__(self, window: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.window = window
-        self._clock = clock
-        self._first: float | None = None
 
-    def press(self) -> bool:
-        """Register a press; True when it completes a double press."""
-        now = self._clock()
-        if self._first is not None and now - self._first <= self.window:
-            self._first = None
-            return True
-        self._first = now
-        return False
+def turn_running(state: KeyState) -> bool:
+    return state.room is not None and state.room.busy
+
+
+def queue_held(state: KeyState) -> bool:
+    return state.room is not None and state.room.queue_held
+
+
+def queue_not_empty(state: KeyState) -> bool:
+    return state.room is not None and bool(state.room.public_queue)
+
+
+def restartable(state: KeyState) -> bool:
+    return state.room is not None and state.room.status not in (
+        Lifecycle.STARTING,
+        Lifecycle.BUSY,
+    )
+
+
+def agent_stopped(state: KeyState) -> bool:
+    return state.room is not None and state.room.stopped
+
+
+def not_following(state: KeyState) -> bool:
+    return state.room is not None and not state.following
+
+
+def permission_waiting_elsewhere(state: KeyState) -> bool:
+    """A permission request waits and the permission prompt does not have the focus."""
+    return (
+        state.room is not None
+        and bool(state.room.pending_permissions)
+        and state.focus is not Scope.PERMISSION
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One entry of the key table.
+
+    Attributes:
+        id: stable identifier (what a config file will name to rebind it); for app commands
+            also the name the app's command runner knows it by.
+        name: what help and the command palette call it (the same words in both).
+        description: one line of detail after the name.
+        scope: where the direct ``keys`` apply.
+        keys: default direct keys.
+        keys_note: when the direct keys work, as help shows it next to them.
+        prefix: default keys after the prefix (main screen, any focus).
+        action: the Textual action the keys run in their scope. None: the app's command
+            runner (``command('<id>')``; ``twice('<id>')`` for a double press). Arguments
+            may use ``{n}``, the digit of a key family.
+        builtin: the keys are Textual's own (focus movement): listed, not bound by amux.
+        when: the command applies only then (otherwise hidden from footer and palette, and
+            its keys do nothing but say ``unavailable``).
+        unavailable: why it does not apply (``{status}`` is the room's state); "" = a bell.
+        hint: footer label while the prefix is not armed ("" = not in that footer).
+        hint_when: the hint shows only then (default: ``when``).
+        prefix_hint: footer label while the prefix is armed ("" = not shown).
+        palette: offered in the command palette (app commands only).
+    """
+
+    id: str
+    name: str
+    description: str = ""
+    scope: Scope = Scope.MAIN
+    keys: tuple[str, ...] = ()
+    keys_note: str = ""
+    prefix: tuple[str, ...] = ()
+    action: str | None = None
+    builtin: bool = False
+    when: Condition = always
+    unavailable: str = ""
+    hint: Label = ""
+    hint_when: Condition | None = None
+    prefix_hint: str = ""
+    palette: bool = True
+
+    def hint_label(self, state: KeyState) -> str:
+        return self.hint(state) if callable(self.hint) else self.hint
+
+    def shows_hint(self, state: KeyState) -> bool:
+        condition = self.hint_when or self.when
+        return bool(self.hint) and condition(state)
 
     @property
-    def pending(self) -> bool:
-        """A first press happened and the window is still open."""
-        return self._first is not None and self._clock() - self._first <= self.window
+    def title(self) -> str:
+        """The name as a palette entry: capitalised."""
+        return self.name[:1].upper() + self.name[1:]
 
-    def reset(self) -> None:
-        self._first = None
+
+COMMANDS: tuple[Command, ...] = (
+    # ---- rooms (prefix commands, in the order help lists them) --------------------------------
+    Command("new_room", "new room", "agent, directory, title",
+            prefix=("c",), hint="new room", prefix_hint="new"),
+    Command("next_room", "next room",
+            keys=("ctrl+pagedown",), prefix=("n", "o", "tab"), prefix_hint="next"),
+    Command("prev_room", "previous room",
+            keys=("ctrl+pageup",), prefix=("p",), prefix_hint="prev"),
+    Command("jump", "jump to room", "by number; 0 is the 10th",
+            keys=("alt+{1-9}",), prefix=("{0-9}",), prefix_hint="room N", palette=False),
+    Command("last_room", "last room", "the previously focused one",
+            prefix=("l",), prefix_hint="last"),
+    Command("pick_room", "pick room", "fuzzy filter",
+            prefix=("w",), hint="rooms", prefix_hint="pick"),
+    Command("attention", "next room that needs you", "else the next unread",
+            prefix=("a",), prefix_hint="needs you"),
+    Command("rename_room", "rename room", prefix=(",",), when=has_room, prefix_hint="rename"),
+    Command("close_room", "close room", "its log is archived",
+            prefix=("&",), when=has_room, prefix_hint="close"),
+    Command("toggle_layout", "toggle layout", "single / tiled", prefix=("z",),
+            hint=lambda s: "single" if s.tiled else "tiled", prefix_hint="layout"),
+    Command("restart_room", "restart agent", "and resume its session",
+            scope=Scope.PROMPT, keys=("r",), keys_note="empty prompt", prefix=("r",),
+            action="restart",
+            when=restartable, unavailable="the agent is {status}; cancel first or use force stop",
+            hint="restart", hint_when=agent_stopped, prefix_hint="restart"),
+    Command("inspect", "inspect room", "inspector: snapshot, stderr, log",
+            prefix=("i",), when=has_room, prefix_hint="inspect"),
+    Command("toggle_thoughts", "toggle thoughts", "show or hide agent thoughts",
+            scope=Scope.TRANSCRIPT, keys=("t",), prefix=("t",), action="toggle_thoughts",
+            when=has_room),
+    Command("jump_to_end", "jump to end", "and follow new output",
+            scope=Scope.TRANSCRIPT, keys=("end",), prefix=("e", "end"), action="jump_to_end",
+            when=has_room, hint="↓ new output: follow", hint_when=not_following),
+    Command("unqueue_last", "remove last queued prompt", prefix=("q",),
+            when=queue_not_empty, unavailable="the queue is empty"),
+    Command("force_stop", "force stop agent", "when it ignores cancel",
+            prefix=("k",), when=turn_running, unavailable="no turn is running"),
+    Command("help", "help", "every key", prefix=("?",), hint="help", prefix_hint="help"),
+    # ---- anywhere on the main screen ------------------------------------------------------------
+    Command("release_queue", "release held queue", "prompts held after a restart",
+            keys=("ctrl+r",), when=queue_held, unavailable="nothing is held in this room's queue",
+            hint="release queue"),
+    Command("cancel_turn", "cancel turn", "if ignored, again to force stop",
+            keys=("escape escape",), when=turn_running,
+            hint=lambda s: "force stop" if s.room and s.room.force_stop_available else "cancel"),
+    Command("focus_next", "next field", "permission prompt, queue, transcript",
+            keys=("tab",), builtin=True, palette=False,
+            hint="answer permission", hint_when=permission_waiting_elsewhere),
+    Command("focus_previous", "previous field", keys=("shift+tab",), builtin=True, palette=False),
+    Command("command_palette", "command palette", "every room action by name",
+            keys=("ctrl+p",), action="command_palette", palette=False, hint="commands"),
+    Command("quit", "quit", "asks first when a room is busy",
+            keys=("ctrl+q",), hint="quit"),
+    # ---- the prompt (handled by the prompt before it types the key) ---------------------------
+    Command("send", "send", "queued while the agent is busy", scope=Scope.PROMPT,
+            keys=("enter",), action="submit", palette=False,
+            hint=lambda s: "queue" if s.room and s.room.busy else "send", hint_when=has_room),
+    Command("newline", "newline", scope=Scope.PROMPT, keys=("shift+enter", "ctrl+j"),
+            action="newline", palette=False, hint="newline", hint_when=has_room),
+    Command("history_back", "history back", "on the first line",
+            scope=Scope.PROMPT, keys=("up",), action="history(-1)", palette=False),
+    Command("history_forward", "history forward", "on the last line",
+            scope=Scope.PROMPT, keys=("down",), action="history(1)", palette=False),
+    Command("steer", "steer", "the running turn with this text",
+            scope=Scope.PROMPT, keys=("ctrl+s",), action="steer", palette=False,
+            hint="steer", hint_when=turn_running),
+    # ---- the permission prompt ------------------------------------------------------------------
+    Command("pick_option", "pick option", "by its position", scope=Scope.PERMISSION,
+            keys=("{1-9}",), action="pick({n})", palette=False, hint="pick"),
+    Command("allow_once", "allow once", scope=Scope.PERMISSION, keys=("a",),
+            action="kind('allow_once')", palette=False, hint="allow"),
+    Command("allow_always", "allow always", scope=Scope.PERMISSION, keys=("A", "shift+a"),
+            action="kind('allow_always')", palette=False, hint="always"),
+    Command("reject_once", "reject once", scope=Scope.PERMISSION, keys=("r",),
+            action="kind('reject_once')", palette=False, hint="reject"),
+    Command("reject_always", "reject always", scope=Scope.PERMISSION, keys=("R", "shift+r"),
+            action="kind('reject_always')", palette=False, hint="never"),
+    Command("cancel_request", "cancel request", "answers cancelled", scope=Scope.PERMISSION,
+            keys=("escape",), action="dismiss", palette=False, hint="dismiss"),
+    # ---- the transcript -------------------------------------------------------------------------
+    Command("scroll_up", "scroll up", scope=Scope.TRANSCRIPT, keys=("up",),
+            action="scroll_lines(-1)", palette=False),
+    Command("scroll_down", "scroll down", scope=Scope.TRANSCRIPT, keys=("down",),
+            action="scroll_lines(1)", palette=False),
+    Command("page_up", "page up", scope=Scope.TRANSCRIPT, keys=("pageup",),
+            action="scroll_pages(-1)", palette=False),
+    Command("page_down", "page down", scope=Scope.TRANSCRIPT, keys=("pagedown",),
+            action="scroll_pages(1)", palette=False),
+    Command("scroll_top", "scroll to top", scope=Scope.TRANSCRIPT, keys=("home",),
+            action="scroll_home", palette=False),
+    Command("fold", "fold / unfold", "block under the mouse, or the last",
+            scope=Scope.TRANSCRIPT, keys=("enter", "space"), action="toggle_here",
+            palette=False),
+)  # fmt: skip
+"""Every command, in the order help lists them."""
+
+FOOTER_ORDER: tuple[str, ...] = (
+    "jump_to_end", "restart_room", "send", "newline", "steer", "cancel_turn", "release_queue",
+    "focus_next", "pick_option", "allow_once", "allow_always", "reject_once", "reject_always",
+    "cancel_request", "help", "pick_room", "toggle_layout", "new_room", "command_palette",
+)  # fmt: skip
+"""Footer hints, most important first (what does not fit is dropped from the end)."""
+
+FOOTER_TAIL: tuple[str, ...] = ("quit",)
+"""Hints that always show, at the right edge of the footer."""
+
+HELP_SECTIONS: tuple[tuple[str, Scope], ...] = (
+    ("Anywhere", Scope.MAIN),
+    ("Prompt", Scope.PROMPT),
+    ("Permission prompt (when it has focus)", Scope.PERMISSION),
+    ("Transcript (when it has focus)", Scope.TRANSCRIPT),
+)
+"""Help sections of direct keys, after the prefix commands."""
+
+BY_ID: dict[str, Command] = {command.id: command for command in COMMANDS}

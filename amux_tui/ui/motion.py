@@ -1,6 +1,6 @@
 """Motion that screenshots cannot hold still: spinners and blinking cursors.
 
-``AmuxApp(animate=False)`` freezes both so SVG snapshots are identical from run to run.
+``AmuxApp(motion=False)`` freezes both so SVG snapshots are identical from run to run.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from textual.widgets import Input, TextArea
 
 def still_cursors(node: DOMNode) -> None:
     """Stop cursor blinking below ``node`` when the app runs without animation."""
-    if getattr(node.app, "animate", True):
+    if getattr(node.app, "motion", True):
         return
     for widget in node.query("Input, TextArea"):
         if isinstance(widget, (Input, TextArea)):

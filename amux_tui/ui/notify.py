@@ -7,12 +7,12 @@ reach the terminal.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol
+
+from textual.app import App
 
 from amux_tui.text import plain
-
-if TYPE_CHECKING:
-    from textual.app import App
+from amux_tui.ui.textual_compat import write_to_terminal
 
 
 class Notifier(Protocol):
@@ -31,7 +31,7 @@ def osc9(title: str, reason: str) -> str:
 class TerminalNotifier:
     """Rings the bell and writes OSC 9 through the app's driver (nothing when headless)."""
 
-    def __init__(self, app: App[object], write: Callable[[str], None] | None = None) -> None:
+    def __init__(self, app: App[Any], write: Callable[[str], None] | None = None) -> None:
         self.app = app
         self._write = write
 
@@ -41,8 +41,4 @@ class TerminalNotifier:
         if self._write is not None:
             self._write(sequence)
             return
-        driver = self.app._driver
-        if driver is None or self.app.is_headless:
-            return
-        driver.write(sequence)
-        driver.flush()
+        write_to_terminal(self.app, sequence)

@@ -267,8 +267,8 @@ class LiteralMarkdown(Markdown):
         self.continued = continued
         self.open_end = open_end
         # The piece ends inside a code block: that is its last fence (it runs to the end).
-        fences = [t for t in self.parsed if t.type == "fence" and t.map]
-        self.open_fence_line = (fences[-1].map or [-1])[0] if open_end and fences else -1
+        fences = [t.map[0] for t in self.parsed if t.type == "fence" and t.map]
+        self.open_fence_line = fences[-1] if open_end and fences else -1
 
 
 def render_lines(

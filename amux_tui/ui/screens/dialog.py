@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+import contextlib
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from textual.screen import ModalScreen
+from textual.app import App
+from textual.css.query import NoMatches
+from textual.screen import ModalScreen, Screen
 
 ResultT = TypeVar("ResultT")
 
@@ -21,3 +25,19 @@ class Dialog(ModalScreen[ResultT]):
     def close(self, result: ResultT) -> None:
         if self.is_current:
             self.dismiss(result)
+
+
+async def open_dialog(
+    app: App[Any], screen: Screen[Any], callback: Callable[[Any], Any] | None = None
+) -> None:
+    """Push a dialog and give its first field focus *now*.
+
+    Keys typed ahead (``ctrl+b c`` then at once the directory) must land in the dialog:
+    ``Widget.focus()`` is deferred behind those already-queued keys, so the mount is
+    awaited and focus set synchronously.
+    """
+    await app.push_screen(screen, callback)
+    selector = screen.AUTO_FOCUS
+    if selector:
+        with contextlib.suppress(NoMatches):
+            screen.set_focus(screen.query_one(selector))

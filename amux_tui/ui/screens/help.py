@@ -1,4 +1,4 @@
-"""The help screen (``ctrl+b ?``): every key, generated from the binding tables."""
+"""The help screen (``ctrl+b ?``): every key, generated from the key table."""
 
 from __future__ import annotations
 
@@ -8,22 +8,52 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Label, Static
 
+from amux_tui.ui.keymap import Keymap
+from amux_tui.ui.keys import COMMANDS, HELP_SECTIONS, Command
 from amux_tui.ui.screens.dialog import Dialog
 
-Section = tuple[str, list[tuple[str, str]]]
+Row = tuple[str, Command]
+Section = tuple[str, list[Row]]
+
+
+def help_sections(keymap: Keymap) -> list[Section]:
+    """The prefix commands, then the direct keys of each scope: every key of the table."""
+    prefix = [(keymap.prefix_display(c.id), c) for c in COMMANDS if keymap.prefix_keys_of(c.id)]
+    sections: list[Section] = [(f"Prefix commands ({keymap.prefix}, then the key)", prefix)]
+    for title, scope in HELP_SECTIONS:
+        rows = [
+            (_keys(keymap, c), c) for c in COMMANDS if c.scope is scope and keymap.keys_of(c.id)
+        ]
+        sections.append((title, rows))
+    return sections
+
+
+def _keys(keymap: Keymap, command: Command) -> str:
+    keys = keymap.display(command.id)
+    return f"{keys} ({command.keys_note})" if command.keys_note else keys
 
 
 def render_sections(sections: list[Section]) -> Content:
-    """Sections of ``key  description`` rows, keys aligned per section."""
+    """Sections of ``key  name — description`` rows, keys aligned per section."""
     lines: list[Content] = []
     for title, rows in sections:
         if lines:
             lines.append(Content(""))
         lines.append(Content.styled(title, "bold $accent"))
         width = max((len(key) for key, _ in rows), default=0)
-        for key, description in rows:
-            lines.append(Content.assemble(("  " + key.ljust(width), "bold"), "   ", description))
+        for key, command in rows:
+            detail = (f" — {command.description}", "$text-muted") if command.description else ""
+            lines.append(
+                Content.assemble(("  " + key.ljust(width), "bold"), "   ", command.name, detail)
+            )
     return Content("\n").join(lines)
+
+
+def two_columns(sections: list[Section]) -> tuple[list[Section], list[Section]]:
+    """Split the sections, in order, where the two columns come out the most even."""
+    heights = [len(rows) + 2 for _title, rows in sections]
+    split = min(range(1, len(sections) + 1), key=lambda i: max(sum(heights[:i]), sum(heights[i:])))
+    return sections[:split], sections[split:]
 
 
 class HelpScreen(Dialog[None]):
@@ -36,8 +66,8 @@ class HelpScreen(Dialog[None]):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
-        # Two columns so everything fits a normal terminal: prefix commands on the left.
-        left, right = self.sections[:1], self.sections[1:]
+        # Two columns so everything fits a normal terminal.
+        left, right = two_columns(self.sections)
         with Vertical(classes="dialog", id="help-dialog"):
             yield Label("amux keys", classes="dialog-title")
             with VerticalScroll(id="help-body"), Horizontal(id="help-columns"):

@@ -1,8 +1,8 @@
 """The permission prompt of a room (SPEC §1.4, §4.5): the oldest pending request first.
 
-Keys while it has focus: ``1``–``9`` pick an option by position; ``a`` allow once,
-``A`` allow always, ``r`` reject once, ``R`` reject always (the first option of that kind);
-``escape`` answers ``cancelled``.
+Keys while it has focus (the key table's permission commands; these are the defaults):
+``1``–``9`` pick an option by position; ``a`` allow once, ``A`` allow always, ``r`` reject
+once, ``R`` reject always (the first option of that kind); ``escape`` answers ``cancelled``.
 """
 
 from __future__ import annotations
@@ -10,15 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 
-from amux_tui.engine.transcript_blocks import Permission
+from amux_tui.engine.transcript_blocks import Permission, as_str
 from amux_tui.text import one_line
+from amux_tui.ui.keymap import DEFAULT_KEYMAP, Keymap, spec_display
+from amux_tui.ui.keys import Scope
 
-KIND_KEYS = {"allow_once": "a", "allow_always": "A", "reject_once": "r", "reject_always": "R"}
+KINDS = ("allow_once", "allow_always", "reject_once", "reject_always")
+"""Option kinds of ACP; each is also the id of the key table's command that picks it."""
 
 
 def answerable(options: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -45,17 +47,16 @@ def content_detail(tool_call: dict[str, Any] | None) -> str | None:
     return None
 
 
-class PermissionPanel(Widget, can_focus=True):
-    """Shows the first pending permission request of a room and answers it by key."""
+class PermissionPanel(Widget):
+    """Shows the first pending permission request of a room and answers it by key.
 
-    BINDINGS = [
-        *(Binding(str(n), f"pick({n})", f"option {n}", show=False) for n in range(1, 10)),
-        Binding("a", "kind('allow_once')", "allow once"),
-        Binding("A,shift+a", "kind('allow_always')", "allow always"),
-        Binding("r", "kind('reject_once')", "reject once"),
-        Binding("R,shift+r", "kind('reject_always')", "reject always"),
-        Binding("escape", "dismiss", "cancel request"),
-    ]
+    Args:
+        keymap: where the keys shown on the panel come from (its bindings are the table's;
+            an app with other keys rebinds them through ``App.set_keymap``).
+    """
+
+    can_focus = True
+    BINDINGS = DEFAULT_KEYMAP.bindings(Scope.PERMISSION)
 
     @dataclass
     class Answered(Message):
@@ -65,8 +66,9 @@ class PermissionPanel(Widget, can_focus=True):
         request_id: Any
         option_id: str | None
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, keymap: Keymap = DEFAULT_KEYMAP, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.keymap = keymap
         self.request: Permission | None = None
         self.more = 0
 
@@ -99,16 +101,20 @@ class PermissionPanel(Widget, can_focus=True):
         )  # fmt: skip
         if detail:
             lines.append(Content.assemble(("  ", ""), (one_line(detail, 160), "$text-muted")))
+        keymap = self.keymap
         parts: list[tuple[str, str] | str] = []
         for n, option in enumerate(self.options[:9], start=1):
-            name = option.get("name") if isinstance(option.get("name"), str) else option["optionId"]
-            key = KIND_KEYS.get(option.get("kind", ""), "")
-            parts.append((f" {n} ", "reverse bold $accent"))
+            name = as_str(option.get("name")) or option["optionId"]
+            kind = option.get("kind")
+            key = keymap.key_for(kind) if kind in KINDS else ""
+            parts.append(
+                (f" {spec_display(keymap.key_for('pick_option', n))} ", "reverse bold $accent")
+            )
             parts.append(f" {one_line(name, 40)}")
             if key:
                 parts.append((f" ({key})", "$text-muted"))
             parts.append("   ")
-        parts.append(("esc", "bold"))
+        parts.append((keymap.display("cancel_request", short=True), "bold"))
         parts.append((" cancel", "$text-muted"))
         lines.append(Content.assemble(*parts))
         return Content("\n").join(lines)

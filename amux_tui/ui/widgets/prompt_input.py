@@ -1,5 +1,8 @@
 """The prompt input: a multi-line ``TextArea`` where enter sends (SPEC §1.4).
 
+Its keys are the key table's prompt commands (defaults below), handled in ``_on_key``
+before the text area would type them:
+
 * ``enter`` sends, ``shift+enter`` / ``ctrl+j`` insert a newline;
 * ``up`` on the first line / ``down`` on the last line walk the room's prompt history
   (the text being written is kept and comes back after the newest entry);
@@ -9,23 +12,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from textual import events
-from textual.binding import Binding
+from textual.actions import SkipAction
 from textual.message import Message
 from textual.widgets import TextArea
 
+from amux_tui.ui.keymap import DEFAULT_KEYMAP, lookup
+from amux_tui.ui.keys import Scope
+
 
 class PromptInput(TextArea):
-    """Multi-line prompt with send, steer and per-room history."""
+    """Multi-line prompt with send, steer and per-room history.
 
-    BINDINGS = [
-        Binding("ctrl+s", "steer", "steer the running turn with this text"),
-    ]
-    OWN_KEYS = frozenset({"enter", "shift+enter", "ctrl+j", "up", "down", "r"})
-    """Keys handled in ``_on_key`` (not bindings); the app must deliver them here."""
+    Args:
+        keys: key → action of the prompt's own keys (default: the key table's).
+    """
 
     @dataclass
     class Submitted(Message):
@@ -53,6 +57,7 @@ class PromptInput(TextArea):
         *,
         history: Callable[[], list[str]] | None = None,
         can_restart: Callable[[], bool] | None = None,
+        keys: Mapping[str, str] | None = None,
         id: str | None = None,
         classes: str | None = None,
         placeholder: str = "",
@@ -65,36 +70,39 @@ class PromptInput(TextArea):
         self._can_restart = can_restart or (lambda: False)
         self._history_index: int | None = None  # None = editing the live text
         self._stash = ""  # the live text while browsing history
+        self._keys = dict(keys if keys is not None else DEFAULT_KEYMAP.scope_actions(Scope.PROMPT))
+
+    def owns_key(self, key: str, character: str | None) -> bool:
+        """Whether ``_on_key`` may handle the key (the app must deliver it here, in order)."""
+        return self._action_for(key, character) is not None
+
+    def _action_for(self, key: str, character: str | None) -> str | None:
+        return lookup(self._keys, key, character)
 
     async def _on_key(self, event: events.Key) -> None:
-        key = event.key
-        if key == "enter":
-            self._consume(event)
-            self.post_message(self.Submitted(self, self._take()))
-            return
-        if key in ("shift+enter", "ctrl+j"):
-            self._consume(event)
-            self.insert("\n")
-            return
-        if key == "r" and not self.text and self._can_restart():
-            self._consume(event)
-            self.post_message(self.RestartRequested(self))
-            return
-        if key == "up" and self.cursor_location[0] == 0 and self._history_step(-1):
-            self._consume(event)
-            return
-        if (
-            key == "down"
-            and self.cursor_location[0] == self.document.line_count - 1
-            and self._history_step(1)
-        ):
-            self._consume(event)
-            return
+        action = self._action_for(event.key, event.character)
+        # An action that does not apply (SkipAction) leaves the key to the text area.
+        if action is not None and await self.app.run_action(action, self):
+            event.prevent_default()
+            event.stop()
 
-    @staticmethod
-    def _consume(event: events.Key) -> None:
-        event.prevent_default()
-        event.stop()
+    # ---- the prompt's commands (actions of the key table) ----------------------------------
+    def action_submit(self) -> None:
+        self.post_message(self.Submitted(self, self._take()))
+
+    def action_newline(self) -> None:
+        self.insert("\n")
+
+    def action_restart(self) -> None:
+        if self.text or not self._can_restart():
+            raise SkipAction()
+        self.post_message(self.RestartRequested(self))
+
+    def action_history(self, step: int) -> None:
+        """Walk the history from the first line (back) or the last line (forward)."""
+        row, last = self.cursor_location[0], self.document.line_count - 1
+        if row != (0 if step < 0 else last) or not self._history_step(step):
+            raise SkipAction()
 
     def action_steer(self) -> None:
         self.post_message(self.Steered(self, self._take()))

@@ -12,6 +12,7 @@ from textual.widgets import Button, Static
 
 from amux_tui.engine.state import QueueItem
 from amux_tui.text import one_line
+from amux_tui.ui.keymap import DEFAULT_KEYMAP, Keymap
 
 QueueKey = tuple[tuple[str | None, str, bool], ...]
 
@@ -19,14 +20,15 @@ QueueKey = tuple[tuple[str | None, str, bool], ...]
 class QueueRow(Horizontal):
     """One queued prompt: ``q-3  text…`` and a ✕ button (mouse or tab + enter)."""
 
-    def __init__(self, item: QueueItem) -> None:
+    def __init__(self, item: QueueItem, release_key: str) -> None:
         super().__init__(classes="queue-row" + (" -held" if item.held else ""))
         self.item = item
+        self.release_key = release_key
 
     def compose(self) -> ComposeResult:
         item = self.item
         label = item.id or "steer"
-        held = ("  held — ctrl+r releases", "$warning") if item.held else ""
+        held = (f"  held — {self.release_key} releases", "$warning") if item.held else ""
         yield Static(
             Content.assemble((f"{label} ", "bold $secondary"), one_line(item.text, 200), held),
             classes="queue-text",
@@ -45,8 +47,9 @@ class QueueStrip(Vertical):
         strip: QueueStrip
         queue_item_id: str
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, keymap: Keymap = DEFAULT_KEYMAP, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.release_key = keymap.display("release_queue")
         self._key: QueueKey = ()
 
     def set_queue(self, items: list[QueueItem]) -> None:
@@ -57,7 +60,7 @@ class QueueStrip(Vertical):
         self._key = key
         self.display = bool(items)
         self.remove_children()
-        self.mount_all([QueueRow(item) for item in items])
+        self.mount_all([QueueRow(item, self.release_key) for item in items])
 
     @property
     def item_ids(self) -> list[str | None]:

@@ -14,6 +14,7 @@ from textual.widgets import Button, Static
 from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.room import Room
 from amux_tui.text import one_line
+from amux_tui.ui.footer import usable_key
 from amux_tui.ui.format import (
     Flags,
     agent_name,
@@ -23,14 +24,20 @@ from amux_tui.ui.format import (
     state_label,
     usage_text,
 )
+from amux_tui.ui.keymap import Keymap
+from amux_tui.ui.keys import BY_ID, Scope
 
 
 class RoomHeader(Widget):
     """Two lines: who and where, then state and flags (each flag with glyph and label)."""
 
-    def __init__(self, room: Room, **kwargs: object) -> None:
+    def __init__(self, room: Room, keymap: Keymap, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.room = room
+        self.keys = (
+            usable_key(keymap, BY_ID["restart_room"], Scope.PROMPT),
+            usable_key(keymap, BY_ID["cancel_turn"], Scope.PROMPT),
+        )
         self.unread = False
         self.tick: int | None = 0
         self.index = 0
@@ -53,7 +60,7 @@ class RoomHeader(Widget):
             (short_path(room.meta.cwd or "", 50), "$text-muted"),
         )
         parts: list[tuple[str, str]] = [
-            (state_label(room), style if status != Lifecycle.READY else "")
+            (state_label(room, *self.keys), style if status != Lifecycle.READY else "")
         ]
         usage = usage_text(room)
         if usage:
@@ -71,14 +78,18 @@ class FailureBanner(Widget):
     class RestartPressed(Message):
         room_id: str
 
-    def __init__(self, room: Room, **kwargs: object) -> None:
+    def __init__(self, room: Room, keymap: Keymap, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.room = room
+        self.restart_key = usable_key(keymap, BY_ID["restart_room"], Scope.PROMPT)
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="banner-row"):
             yield Static(id="banner-text")
-            yield Button("Restart (r)", id="banner-restart", variant="warning", compact=True)
+            yield Button(
+                f"Restart ({self.restart_key})", id="banner-restart", variant="warning",
+                compact=True,
+            )  # fmt: skip
 
     def update_state(self) -> None:
         room = self.room

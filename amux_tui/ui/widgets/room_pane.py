@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.app import ComposeResult
 from textual.css.query import NoMatches
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.reactive import var
 from textual.timer import Timer
 from textual.widget import Widget
 
 from amux_tui.engine.room import Room
+from amux_tui.ui.keymap import DEFAULT_KEYMAP, Keymap
+from amux_tui.ui.keys import Scope
 from amux_tui.ui.motion import still_cursors
 from amux_tui.ui.widgets.permission_panel import PermissionPanel
 from amux_tui.ui.widgets.prompt_input import PromptInput
@@ -28,10 +31,18 @@ if TYPE_CHECKING:
 
 DRAFT_DEBOUNCE = 0.5  # seconds of quiet typing before the draft is saved to the room
 TYPING_GRACE = 1.0  # a permission prompt does not steal focus from someone typing
+# The clock that says how long ago the user typed (tests replace it to decide "mid-sentence"
+# without depending on how fast the machine is).
+clock: Callable[[], float] = time.monotonic
 
 
 class RoomPane(Widget):
-    """Everything of one room; the app shows one (single) or all (tiled)."""
+    """Everything of one room; the app shows one (single) or all (tiled).
+
+    Args:
+        room: the room shown.
+        keymap: the app's keys (for the prompt's own keys and every key the pane names).
+    """
 
     busy = var(False, toggle_class="-busy")
     compacting = var(False, toggle_class="-compacting")
@@ -44,29 +55,34 @@ class RoomPane(Widget):
 
         room_id: str
 
-    def __init__(self, room: Room, **kwargs: Any) -> None:
+    def __init__(self, room: Room, keymap: Keymap = DEFAULT_KEYMAP, **kwargs: Any) -> None:
         super().__init__(classes="room-pane", **kwargs)
         self.room = room
+        self.keymap = keymap
+        # Kept (not queried): the app reads its follow state on every key and footer update.
+        self.transcript_view = TranscriptView(classes="transcript")
         self.stale = True  # the transcript view has not been given the current transcript
         self._draft_timer: Timer | None = None
         self._last_typed = 0.0
         self._had_permission = False
 
     def compose(self) -> ComposeResult:
-        room = self.room
-        yield RoomHeader(room, classes="room-header")
-        yield FailureBanner(room, classes="failure-banner")
-        view = TranscriptView()
-        view.add_class("transcript")
-        yield view
-        yield PermissionPanel(classes="permission-panel")
-        yield QueueStrip(classes="queue-strip")
+        room, keymap = self.room, self.keymap
+        yield RoomHeader(room, keymap, classes="room-header")
+        yield FailureBanner(room, keymap, classes="failure-banner")
+        yield self.transcript_view
+        yield PermissionPanel(keymap, classes="permission-panel")
+        yield QueueStrip(keymap, classes="queue-strip")
+        send, newline = keymap.key_for("send"), keymap.key_for("newline")
+        help_key = keymap.prefix_display("help", first=True)
         yield PromptInput(
             room.meta.draft,
             history=lambda: room.meta.history,
             can_restart=lambda: room.stopped,
+            keys=keymap.scope_actions(Scope.PROMPT),
             classes="prompt",
-            placeholder="Message the agent — enter sends, shift+enter for a newline, ctrl+b ? for help",
+            placeholder=f"Message the agent — {send} sends, {newline} for a newline, "
+            f"{help_key} for help",
         )
 
     def on_mount(self) -> None:
@@ -77,14 +93,18 @@ class RoomPane(Widget):
         self.query_one(QueueStrip).display = False
         self.query_one(FailureBanner).display = False
 
+    @staticmethod
+    def room_of(node: DOMNode) -> Room | None:
+        """The room whose pane holds ``node``."""
+        for ancestor in node.ancestors_with_self:
+            if isinstance(ancestor, RoomPane):
+                return ancestor.room
+        return None
+
     # ---- parts ------------------------------------------------------------------------------
     @property
     def prompt(self) -> PromptInput:
         return self.query_one(PromptInput)
-
-    @property
-    def transcript_view(self) -> Any:
-        return self.query_one(".transcript")
 
     @property
     def permission(self) -> PermissionPanel:
@@ -133,7 +153,7 @@ class RoomPane(Widget):
             return
         if self.permission.has_focus:
             return
-        quiet = time.monotonic() - self._last_typed
+        quiet = clock() - self._last_typed
         if quiet > TYPING_GRACE:
             focused = self.app.focused
             if focused is None or self in focused.ancestors_with_self:
@@ -157,7 +177,7 @@ class RoomPane(Widget):
     # ---- draft -------------------------------------------------------------------------------
     def on_text_area_changed(self, event: PromptInput.Changed) -> None:
         # Only text being written counts as "mid-sentence"; an emptied prompt (sent) does not.
-        self._last_typed = time.monotonic() if event.text_area.text else 0.0
+        self._last_typed = clock() if event.text_area.text else 0.0
         if self._draft_timer is not None:
             self._draft_timer.stop()
         self._draft_timer = self.set_timer(DRAFT_DEBOUNCE, self.save_draft)

@@ -19,7 +19,8 @@ from typing import ClassVar
 from weakref import WeakKeyDictionary
 
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -28,6 +29,8 @@ from textual.strip import Strip
 
 from amux_tui.engine.transcript import Transcript
 from amux_tui.engine.transcript_blocks import Block
+from amux_tui.ui.keymap import DEFAULT_KEYMAP
+from amux_tui.ui.keys import Scope
 from amux_tui.ui.render_blocks import Palette, is_collapsible
 from amux_tui.ui.widgets.transcript_layout import Anchor, TranscriptLayout
 
@@ -38,10 +41,14 @@ ACTIVE_LINES = 3000
 INACTIVE_LINES = 300
 """Rendered lines kept for a transcript switched away from (its last screen, for switching back)."""
 MAX_PASSES = 4  # re-render passes while estimates settle (each pass makes more parts exact)
+STRIPS = 1024
+"""Strips kept for recently painted lines (a few screens)."""
 
 
-class TranscriptView(ScrollView, can_focus=True):
+class TranscriptView(ScrollView):
     """Scrollable, virtualised view of a transcript's blocks."""
+
+    can_focus = True
 
     DEFAULT_CSS = """
     TranscriptView {
@@ -74,16 +81,7 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript-view--divider",
     }  # fmt: skip
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "scroll_lines(-1)", "Up", show=False),
-        Binding("down", "scroll_lines(1)", "Down", show=False),
-        Binding("pageup", "scroll_pages(-1)", "Page up", show=False),
-        Binding("pagedown", "scroll_pages(1)", "Page down", show=False),
-        Binding("home", "scroll_home", "Top", show=False),
-        Binding("end", "jump_to_end", "End"),
-        Binding("t", "toggle_thoughts", "Thoughts"),
-        Binding("enter,space", "toggle_here", "Fold", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*DEFAULT_KEYMAP.bindings(Scope.TRANSCRIPT)]
 
     follow: reactive[bool] = reactive(True, init=False)
     """Stay pinned to the end as output arrives; False once the user scrolls up."""
@@ -120,9 +118,10 @@ class TranscriptView(ScrollView, can_focus=True):
         self._resync_pending = False
         self._pending_anchor: Anchor | None = None  # to restore once the view has a size
         self._mouse_y: int | None = None  # line under the mouse, in view coordinates
-        # Strips for recently painted lines, by identity of the cached line: Textual repaints
-        # the whole view on every scroll, and a Strip is costly to build (and to keep).
-        self._strips: dict[int, tuple[object, Strip]] = {}
+        # Strips for recently painted lines, by identity of the cached line (kept alongside,
+        # so an id cannot be reused while cached): Textual repaints the whole view on every
+        # scroll, and a Strip is costly to build (and to keep).
+        self._strips: LRUCache[int, tuple[object, Strip]] = LRUCache(STRIPS)
         if transcript is not None:
             self._transcript = transcript
             self._layout = self._layout_for(transcript)
@@ -307,10 +306,8 @@ class TranscriptView(ScrollView, can_focus=True):
         if cached is not None and cached[0] is line:
             strip = cached[1]
         else:
-            if len(self._strips) > 1024:
-                self._strips.clear()
             strip = Strip(line, layout.width)
-            self._strips[id(line)] = (line, strip)
+            self._strips.set(id(line), (line, strip))
         return strip if layout.width == width else strip.adjust_cell_length(width, self.rich_style)
 
     # --- internals --------------------------------------------------------------------------

@@ -1,0 +1,78 @@
+"""The room panes: the focused room's alone (single) or every room's in a grid (tiled)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Container
+from textual.widgets import Static
+
+from amux_tui.engine.room import Room
+from amux_tui.ui.keymap import DEFAULT_KEYMAP, Keymap
+from amux_tui.ui.widgets.room_pane import RoomPane
+
+
+class PaneGrid(Container):
+    """Mounts a room's pane the first time it is shown (in room order) and keeps it.
+
+    Args:
+        keymap: handed to every pane.
+        empty: the text shown when there is no room.
+    """
+
+    def __init__(self, keymap: Keymap = DEFAULT_KEYMAP, empty: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.keymap = keymap
+        self.empty = empty
+        self.panes: dict[str, RoomPane] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.empty, id="empty", markup=False)
+
+    async def show(
+        self,
+        rooms: Sequence[Room],
+        visible: Collection[str],
+        focused: str | None,
+        *,
+        tiled: bool,
+        attached: Collection[str],
+    ) -> None:
+        """Show the panes of ``visible`` rooms (of ``rooms``, in that order), hide the rest.
+
+        A pane shown again after updates were skipped while hidden catches up with its
+        room's transcript, if the room is ``attached`` (loaded and subscribed).
+        """
+        self.set_class(tiled, "-tiled")
+        by_id = {room.id: room for room in rooms}
+        for room_id in visible:
+            if room_id not in self.panes:
+                pane = RoomPane(by_id[room_id], self.keymap, id=f"pane-{room_id}")
+                self.panes[room_id] = pane
+                await self.mount(pane)
+        ordered = [self.panes[r] for r in by_id if r in self.panes]
+        for before, after in zip(ordered, ordered[1:], strict=False):
+            if self.children.index(after) < self.children.index(before):
+                self.move_child(after, after=before)
+        for room_id, pane in self.panes.items():
+            shown = room_id in visible
+            if shown and not pane.display:
+                pane.stale = True  # updates were skipped while hidden
+            pane.display = shown
+            pane.set_class(room_id == focused, "-focused")
+            if shown and pane.stale and room_id in attached:
+                pane.show_transcript()
+        self.query_one("#empty").display = not visible
+        if tiled:
+            count = max(1, len(visible))
+            columns = 1 if count == 1 else 2 if count <= 4 else 3
+            self.styles.grid_size_columns = columns
+            self.styles.grid_size_rows = -(-count // columns)
+
+    async def drop(self, room_id: str) -> None:
+        """Remove a room's pane (the room is being closed)."""
+        pane = self.panes.pop(room_id, None)
+        if pane is not None:
+            await pane.remove()
