@@ -30,7 +30,7 @@ if __package__ in (None, ""):  # run as a script from a checkout
 from bench_switch import AT, SIZE, make_frames  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 
-from amux_tui.engine.transcript import Transcript  # noqa: E402
+from amux_tui.engine.model import RoomModel  # noqa: E402
 from amux_tui.ui.widgets.transcript_view import TranscriptView  # noqa: E402
 
 
@@ -54,8 +54,10 @@ async def measure(n: int) -> dict[str, Any]:
         view = app.query_one(TranscriptView)
         tracemalloc.start()
         before = _allocated()
-        transcript = Transcript()
-        transcript.apply_many((frame, seq, AT) for seq, frame in enumerate(frames, 1))
+        model = RoomModel("r")
+        for seq, frame in enumerate(frames, 1):
+            model.apply(frame, seq, 0, AT)
+        transcript = model.transcript
         del frames
         model = _allocated() - before
         view.set_transcript(transcript)

@@ -36,6 +36,7 @@ from textual.strip import Strip  # noqa: E402
 from textual.widgets import Log, Markdown  # noqa: E402
 
 from amux_tui.engine import frames as F  # noqa: E402
+from amux_tui.engine.model import RoomModel  # noqa: E402
 from amux_tui.engine.transcript import Transcript  # noqa: E402
 from amux_tui.ui.widgets.transcript_view import TranscriptView  # noqa: E402
 
@@ -141,7 +142,7 @@ class BenchApp(App[None]):
         with Grid():
             for _ in range(ROOMS):
                 if self.kind == "view":
-                    yield ProbedView(Transcript())
+                    yield ProbedView(RoomModel("r").transcript)
                 elif self.kind == "log":
                     yield ProbedLog()
                 else:
@@ -158,11 +159,15 @@ async def run(kind: str, seconds: float, rate: int) -> dict[str, Any]:
         await pilot.pause()
         widgets = list(app.query("Grid > *"))
         probes = [w.probe for w in widgets]  # type: ignore[attr-defined]
-        transcripts = [w.transcript if isinstance(w, TranscriptView) else Transcript()
-                       for w in widgets]  # fmt: skip
+        # The view shows a model's transcript; the feeder folds frames through that model.
+        models = [RoomModel("r") for _ in widgets]
+        for w, m in zip(widgets, models, strict=True):
+            if isinstance(w, TranscriptView):
+                w.set_transcript(m.transcript)
+        transcripts = [m.transcript for m in models]
         streams = [w.get_stream(w) if isinstance(w, Markdown) else None for w in widgets]
-        for w, t in zip(widgets, transcripts, strict=True):
-            t.apply(F.amux_frame(F.TURN_STARTED, "r", amuxTurnId="at-1", peerId="local",
+        for w, m, t in zip(widgets, models, transcripts, strict=True):
+            m.apply(F.amux_frame(F.TURN_STARTED, "r", amuxTurnId="at-1", peerId="local",
                                  content=[{"type": "text", "text": "flood"}]))  # fmt: skip
             if isinstance(w, TranscriptView):
                 w.blocks_changed(t.blocks)
@@ -177,10 +182,10 @@ async def run(kind: str, seconds: float, rate: int) -> dict[str, Any]:
         async def feeder() -> None:
             while (now := time.perf_counter()) < stop:
                 due = int((now - start) * rate)
-                for r, t in enumerate(transcripts):
+                for r, m in enumerate(models):
                     while fed[r] < due:
                         text, markers[r] = chunk_text(fed[r])
-                        t.apply(chunk_frame(text))
+                        m.apply(chunk_frame(text))
                         texts[r].append(text)
                         pending[r].append(now)
                         fed[r] += 1

@@ -28,6 +28,7 @@ from textual.strip import Strip  # noqa: E402
 from textual.widgets import Log  # noqa: E402
 
 from amux_tui.engine import frames as F  # noqa: E402
+from amux_tui.engine.model import RoomModel  # noqa: E402
 from amux_tui.engine.transcript import Transcript  # noqa: E402
 from amux_tui.ui.widgets.transcript_view import TranscriptView  # noqa: E402
 
@@ -87,9 +88,10 @@ def make_frames(n: int) -> list[dict]:
 
 
 def fold(frames: list[dict]) -> Transcript:
-    transcript = Transcript()
-    transcript.apply_many((frame, seq, AT) for seq, frame in enumerate(frames, 1))
-    return transcript
+    model = RoomModel("r")
+    for seq, frame in enumerate(frames, 1):
+        model.apply(frame, seq, 0, AT)
+    return model.transcript
 
 
 class PaintProbe:

@@ -101,7 +101,7 @@ def test_export_structure() -> None:
         "## Turn 2 — 2026-05-27 17:42:13 UTC",
         "## Turn 3 — 2026-05-27 17:42:19 UTC",
     ]
-    assert "> Fix the bug in app.py\n> It crashes on start." in md
+    assert "> Fix the bug in app.py  \n> It crashes on start." in md
     assert "<details><summary>Thought</summary>\n\nChecking the code path.\n\n</details>" in md
     assert "I'll read the file." in md
     # agent Markdown is verbatim, code block included
@@ -123,7 +123,7 @@ def test_export_structure() -> None:
     assert "⚠️ *cancel requested*" in md
     assert "*Turn cancelled*" in md
     assert "---\n\n*new session — earlier history is not in the agent's context*" in md
-    assert "*compacting context… (acp)*" in md
+    assert "*compacting context…*" in md and "(acp)" not in md
     assert "---\n\n*context compacted (#3)*" in md
     assert "*Turn interrupted (agent exited)*" in md
     # an unterminated fence from the agent is closed so it cannot swallow what follows

@@ -482,7 +482,7 @@ def test_segment_dividers() -> None:
         ("new_session", "new session — earlier history is not in the agent's context"),
         ("new_session", "new session — earlier history is not in the agent's context"),
         ("resumed", "session resumed"),
-        ("segment", "new session segment (something_else)"),
+        ("segment", "new session segment (something else)"),
         ("resumed", "session resumed"),
     ]
 
@@ -500,13 +500,13 @@ def test_compaction_markers() -> None:
         mux(F.COMPACTION_DONE, source=F.SOURCE_ACP, compressionCount=5, outcome="cancelled"),
     ])  # fmt: skip
     texts = [(b.kind, b.text) for b in t.blocks[1:]]
-    assert texts == [
-        ("notice", "compacting context… (hermes_stderr)"),
+    assert texts == [  # which detector saw it is for the inspector, not the transcript
+        ("notice", "compacting context…"),
         ("divider", "context compacted (#3)"),
-        ("notice", "compacting context… (acp)"),
-        ("notice", "compaction failed"),
-        ("notice", "compacting context… (acp)"),
-        ("notice", "compaction cancelled"),
+        ("notice", "compacting context…"),
+        ("notice", "context compaction failed; the context is as it was"),
+        ("notice", "compacting context…"),
+        ("notice", "context compaction cancelled; the context is as it was"),
     ]
     assert t.blocks[2].divider_kind == "compaction"
 
@@ -575,8 +575,11 @@ def test_turn_complete_settles_unfinished_tools() -> None:
     assert tc2.status == "failed" and t.blocks[-1].reason == "boom"
     t.apply(turn("at-3", "q"))
     [tc3] = t.apply(tool("t3", "job", "in_progress"))
-    t.apply(done("at-3"))  # a normal ending leaves statuses as the agent reported them
-    assert tc3.status == "in_progress"
+    changed = t.apply(done("at-3"))  # a normal ending: the agent's status stays, but the
+    assert changed == [tc3]  # call is marked as having ended without a result
+    assert tc3.status == "in_progress" and tc3.ended
+    t.apply(upd(F.TOOL_CALL_UPDATE, toolCallId="t3", status="completed"))  # a late result
+    assert tc3.status == "completed" and not tc3.ended
 
 
 def test_session_resumed_and_notice_frames() -> None:

@@ -20,6 +20,19 @@ from amux_tui.acp.framing import AgentExited, Frame, Kind, RpcError
 from amux_tui.acp.process import AgentProcess, AgentStartError
 from amux_tui.engine import frames as F
 
+# What a replaying agent sends: the conversation itself. Everything else an agent says
+# around a load (commands, usage, session info, mode) describes the session now.
+HISTORY_UPDATES = frozenset(
+    (
+        F.USER_MESSAGE_CHUNK,
+        F.AGENT_MESSAGE_CHUNK,
+        F.AGENT_THOUGHT_CHUNK,
+        F.TOOL_CALL,
+        F.TOOL_CALL_UPDATE,
+        F.PLAN,
+        F.COMPACTION_UPDATE,
+    )
+)
 HANDSHAKE_TIMEOUT = 30.0
 SESSION_TIMEOUT = 120.0  # session/load may replay a long history first
 AGENT_LOG_LINES = 2000
@@ -78,6 +91,7 @@ class AgentConnection:
         self._link = link
         self._session_id: str | None = None
         self._replaying = False  # inside a load/resume: updates are history amux has
+        self._late_replay = False  # after a load/resume, until the next prompt (see _on_frame)
         self._stop_requested = False
 
     # ---- state ---------------------------------------------------------------------------
@@ -101,6 +115,7 @@ class AgentConnection:
             raise StartFailed("no agent command is known for this room (made by another tool)")
         self._stop_requested = False
         self._session_id = None
+        self._late_replay = False
         proc = AgentProcess(
             launch.argv,
             cwd=launch.cwd,
@@ -149,6 +164,7 @@ class AgentConnection:
     ) -> None:
         """Send ``session/prompt``; ``on_response`` settles the turn (exit interrupts it)."""
         assert self.proc is not None
+        self._late_replay = False  # what comes now belongs to this turn
         self.proc.send_request(
             F.SESSION_PROMPT,
             {"sessionId": session_id, "prompt": content},
@@ -244,8 +260,9 @@ class AgentConnection:
     ) -> bool:
         """Send load/resume with the replay window open; False when the agent refused it.
 
-        Updates arriving before the response are history amux already has from its log,
-        so they are neither recorded nor rendered, only counted (SPEC §3.4).
+        History the agent replays is history amux already has from its log, so it is
+        neither recorded nor rendered, only counted (SPEC §3.4). Gemini CLI streams it
+        *after* the response, so the window stays open for history until the next prompt.
         """
         self._replaying = True
         self.replayed_updates = 0
@@ -253,6 +270,7 @@ class AgentConnection:
         def close_window(response: Frame) -> None:
             self._replaying = False
             if response.error is None:
+                self._late_replay = True
                 on_result(response.result if response.result is not None else {})
 
         fut = proc.send_request(method, params, on_response=close_window)
@@ -280,10 +298,10 @@ class AgentConnection:
             return  # a process being replaced; the room only hears its current agent
         kind = frame.kind
         if kind is Kind.NOTIFICATION:
-            if self._replaying:
+            assert frame.msg is not None
+            if (self._replaying or self._late_replay) and _is_history(frame.msg):
                 self.replayed_updates += 1
                 return
-            assert frame.msg is not None
             self._link.agent_notification(frame.msg, frame.raw)
         elif kind is Kind.REQUEST:
             self._on_request(proc, frame)
@@ -315,6 +333,16 @@ class AgentConnection:
     def _on_exit(self, proc: AgentProcess, code: int) -> None:
         if proc is self.proc:
             self._link.agent_exited(code, requested=self._stop_requested)
+
+
+def _is_history(msg: dict[str, Any]) -> bool:
+    """A ``session/update`` carrying conversation (see :data:`HISTORY_UPDATES`)."""
+    if msg.get("method") != F.SESSION_UPDATE:
+        return False
+    params = msg.get("params")
+    update = params.get("update") if isinstance(params, dict) else None
+    kind = update.get("sessionUpdate") if isinstance(update, dict) else None
+    return isinstance(kind, str) and kind in HISTORY_UPDATES
 
 
 class _HandshakeFailed(Exception):

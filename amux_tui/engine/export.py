@@ -6,6 +6,7 @@ quoted, agent replies verbatim (they are Markdown already), thoughts and tool ca
 ``<details>`` blocks (collapsible on GitHub and most viewers), plans as checklists,
 permission outcomes, unusual turn endings, and segment/compaction markers. The output
 depends only on the transcript and the arguments (no current time), so it is reproducible.
+A single newline in text is a line break, as on screen (written as a CommonMark hard break).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from amux_tui.engine.markdown import with_hard_breaks
 from amux_tui.engine.tool_content import DiffPart, TextPart, tool_content
 from amux_tui.engine.transcript import (
     AgentText,
@@ -56,10 +58,14 @@ def export_markdown(
         meta.append(f"**Directory** {_code(cwd)}")
     parts = [f"# {heading}", " · ".join(meta)]
     turn = 0
+    numbers: dict[str, int] = {}  # amux turn id → the heading's number (ids are internal)
     for block in transcript.blocks:
         if isinstance(block, UserPrompt):
             turn += 1
-            parts.extend(_prompt(block, turn))
+            if block.turn_id is not None:
+                numbers[block.turn_id] = turn
+            redoes = numbers.get(block.supersedes) if block.supersedes else None
+            parts.extend(_prompt(block, turn, redoes))
             continue
         render = _RENDERERS.get(type(block))
         if render is not None:
@@ -81,14 +87,14 @@ def format_time(recorded_at: str | None) -> str | None:
 # --- renderers ------------------------------------------------------------------------------
 
 
-def _prompt(block: UserPrompt, n: int) -> list[str]:
+def _prompt(block: UserPrompt, n: int, redoes: int | None) -> list[str]:
     when = format_time(block.at)
     out = [f"## Turn {n} — {when}" if when else f"## Turn {n}"]
     notes = []
     if block.peer_id and block.peer_id != "local":
         notes.append(f"from {block.peer_id}")
     if block.steer:
-        notes.append(f"steer, replaces {block.supersedes}" if block.supersedes else "steer")
+        notes.append(f"steer, redoes turn {redoes}" if redoes else "steer")
     if block.queue_item_id:
         notes.append("from the queue")
     if notes:
@@ -98,16 +104,18 @@ def _prompt(block: UserPrompt, n: int) -> list[str]:
 
 
 def _agent_text(block: AgentText) -> str:
-    return _close_fences(block.text.strip("\n"))
+    return with_hard_breaks(_close_fences(block.text.strip("\n")))
 
 
 def _thought(block: Thought) -> str:
-    body = _close_fences(block.text.strip("\n"))
+    body = with_hard_breaks(_close_fences(block.text.strip("\n")))
     return f"<details><summary>Thought</summary>\n\n{body}\n\n</details>"
 
 
 def _tool(block: ToolCall) -> str:
     status = block.status.replace("_", " ")
+    if block.ended:
+        status = "ended without a result"
     summary = html.escape(f"🔧 {one_line(block.title)} — {status}", quote=False)
     body: list[str] = []
     if block.tool_kind:
@@ -130,7 +138,10 @@ def _tool_content(block: ToolCall) -> list[str]:
     out: list[str] = []
     for part in content.parts:
         if isinstance(part, TextPart):
-            out.append(part.text if part.markdown else _fence(part.text, "text"))
+            if part.markdown:
+                out.append(with_hard_breaks(part.text))
+            else:
+                out.append(_fence(part.text, "diff" if part.diff else "text"))
         elif isinstance(part, DiffPart):
             old = "/dev/null" if part.new_file else f"a/{part.path.lstrip('/')}"
             head = [f"--- {old}", f"+++ b/{part.path.lstrip('/')}"]
@@ -164,8 +175,8 @@ def _permission(block: Permission) -> str:
 
 
 def turn_end_text(block: TurnEnd) -> str:
-    """A turn ending in words, e.g. ``Turn cancelled (hard_steer)`` (plain text)."""
-    text = _TURN_END_TEXT.get(block.outcome, f"Turn ended: {block.outcome}")
+    """A turn ending in words, e.g. ``Turn cancelled (steered)`` (plain text)."""
+    text = _TURN_END_TEXT.get(block.outcome, f"Turn ended: {block.outcome.replace('_', ' ')}")
     if block.reason:
         text += f" ({block.reason})"
     return text
@@ -210,7 +221,8 @@ def _italic(text: str) -> str:
 
 
 def _quote(text: str) -> str:
-    return "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
+    """A prompt as a block quote; its line breaks stay line breaks."""
+    return with_hard_breaks("\n".join(f"> {line}" if line else ">" for line in text.split("\n")))
 
 
 def _code(text: str) -> str:

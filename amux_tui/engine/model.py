@@ -23,6 +23,7 @@ from amux_tui.engine import frames as F
 from amux_tui.engine.state import RoomState
 from amux_tui.engine.transcript import Transcript
 from amux_tui.engine.transcript_blocks import Block, Permission, ToolCall, message_id_of
+from amux_tui.text import one_line
 
 
 class TextChunk(NamedTuple):
@@ -133,7 +134,9 @@ def _attention(frame: dict[str, Any]) -> str | None:
         if params.get("error") is not None:
             return "turn failed"
         stop = params.get("stopReason")
-        return "finished a turn" if stop in ("end_turn", None) else f"finished a turn ({stop})"
+        if stop in ("end_turn", None) or not isinstance(stop, str):
+            return "finished a turn"
+        return f"finished a turn ({one_line(stop.replace('_', ' '), 40)})"
     if method == F.TURN_INTERRUPTED:
         return "agent exited" if params.get("reason") == F.INTERRUPTED_AGENT_EXIT else None
     if params.get("requestMethod") == F.REQUEST_PERMISSION:

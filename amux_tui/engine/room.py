@@ -21,7 +21,12 @@ from typing import Any
 from amux_tui.acp.framing import Frame
 from amux_tui.acp.process import AgentProcess
 from amux_tui.engine import frames as F
-from amux_tui.engine.compaction import CompactionSignal, parse_hermes_line, signal_from_update
+from amux_tui.engine.compaction import (
+    CompactionSignal,
+    CompactionTracker,
+    parse_hermes_line,
+    signal_from_update,
+)
 from amux_tui.engine.connection import AgentConnection, AgentLaunch, StartFailed
 from amux_tui.engine.hydrate import hydrate
 from amux_tui.engine.lifecycle import Lifecycle
@@ -90,6 +95,7 @@ class Room:
         self.cancel_requested_at: float | None = None
         self.force_stop_after = FORCE_STOP_AFTER
         self._log: ReplayLog | None = None
+        self._compactions = CompactionTracker()
         self._lifecycle = Lifecycle.NOT_STARTED
         self._subscribers: list[RoomSubscriber] = []
         self._closing = False
@@ -275,6 +281,8 @@ class Room:
     def _changed(self) -> None:
         """The room's status (lifecycle, flags, queue…) changed: tell the subscribers."""
         self.meta.status = self.status.value
+        if self.title != self.meta.title:  # the agent named its session: ls/show/ROOM see it
+            self._save_meta_soon()
         for sub in tuple(self._subscribers):
             try:
                 sub.room_status(self)
@@ -482,8 +490,9 @@ class Room:
             raise RoomError("a steer is already pending for this turn")
         original = self.model.state.active_turn_text or "(no text)"
         replacement = (
-            f"[amux] The user steered turn {turn_id} while it was running. Redo the original "
-            f"request, taking the steer into account.\n\nOriginal prompt:\n{original}\n\nSteer:\n{text}"
+            "[amux] The user steered the previous turn while it was running. Redo the "
+            "original request, taking the steer into account."
+            f"\n\nOriginal prompt:\n{original}\n\nSteer:\n{text}"
         )
         self._emit_steer("hard", turn_id, text, replacementText=replacement)
         self._emit(
@@ -697,31 +706,35 @@ class Room:
         self._save_meta_soon()
 
     def _compaction(self, signal: CompactionSignal) -> None:
-        """Apply a detected compaction start/end (SPEC §4.6)."""
-        if not signal.done:
-            self._emit(F.COMPACTION_STARTED, source=signal.source, **signal.fields)
+        """Apply a detected compaction start/end (SPEC §4.6); one compaction reported by
+        two detectors counts once (see :class:`CompactionTracker`)."""
+        event = self._compactions.signal(signal, self.model.active_turn_id)
+        if event is None:
+            return
+        if not event.done:
+            self._emit(F.COMPACTION_STARTED, source=event.source, **event.fields)
             return
         state = self.model.state
         extra: dict[str, Any] = {}
         previous = state.active_segment
-        if signal.source == F.SOURCE_HERMES and previous is not None:
-            provenance = {"lastMode": "session_split", "lastReason": "compaction"}
-            if "hermesSessionId" in signal.fields:
-                provenance["hermesSessionId"] = signal.fields["hermesSessionId"]
-            self._set_session(previous.acp_session_id or "", F.END_HERMES_COMPRESSION, provenance)
+        if event.provenance is not None and previous is not None:
+            self._set_session(
+                previous.acp_session_id or "", F.END_HERMES_COMPRESSION, event.provenance
+            )
             extra = {
                 "previousSegmentId": F.format_id("seg", previous.id),
                 "successorSegmentId": F.format_id("seg", state.active_segment_id),
             }
-        count = state.compaction.count + (1 if signal.outcome == "completed" else 0)
-        outcome = signal.outcome if signal.outcome != "completed" else None
+        if not event.record:
+            return
+        completed = event.outcome == "completed"
         self._emit(
             F.COMPACTION_DONE,
-            source=signal.source,
-            **signal.fields,
+            source=event.source,
+            **event.fields,
             **extra,
-            compressionCount=count,
-            outcome=outcome,
+            compressionCount=state.compaction.count + (1 if completed else 0),
+            outcome=None if completed else event.outcome,
         )
 
     # ---- persistence ---------------------------------------------------------------------------

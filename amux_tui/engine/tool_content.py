@@ -23,15 +23,18 @@ DIFF_MAX_LINES = 5000
 """Old + new lines above which a diff is summarised: difflib is superlinear on big inputs."""
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_BLOCK_MARK = re.compile(r"^ {0,3}(#{1,6} |[-*+] |\d{1,3}[.)] |> )")
+_LIST_ITEM = re.compile(r"^ {0,3}([-*+]|\d{1,3}[.)]) +\S")
+_HUNK = re.compile(r"^@@ -\d+(,\d+)? \+\d+(,\d+)? @@")
 
 
 @dataclass(frozen=True, slots=True)
 class TextPart:
-    """Text content; ``markdown`` when it is written as Markdown (fences, lists…)."""
+    """Text content: ``markdown`` when written as Markdown (a fence, a list), ``diff`` when
+    it is a unified diff (shown as one), else plain text shown as it is."""
 
     text: str
     markdown: bool
+    diff: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +66,26 @@ class ToolContent:
 
 
 def looks_like_markdown(text: str) -> bool:
-    """Whether text is written as Markdown: a code fence, or two block markers (lists,
-    headings, quotes). Plain output (a command's stdout) stays plain."""
-    marks = 0
-    for line in text.splitlines()[:200]:
-        if _FENCE.match(line):
+    """Whether text is written as Markdown: it opens with a code fence (Claude's tool
+    output is a fenced ``console`` block), or it is a list (two items or more) and not a
+    diff. Headings and quotes alone do not count: ``#`` begins shell and Python comments
+    and ``>`` prompts, which must stay as they are."""
+    lines = text[: 200 * LINE_CHARS].split("\n", 200)[:200]
+    first = next((line for line in lines if line.strip()), "")
+    if _FENCE.match(first):
+        return True
+    if looks_like_diff(lines):
+        return False
+    return sum(1 for line in lines if _LIST_ITEM.match(line)) >= 2
+
+
+def looks_like_diff(lines: list[str]) -> bool:
+    """A unified diff: a hunk header, or ``---``/``+++`` file headers one after the other."""
+    for n, line in enumerate(lines[:200]):
+        if _HUNK.match(line) or line.startswith("diff --git "):
             return True
-        if _BLOCK_MARK.match(line):
-            marks += 1
-            if marks >= 2:
-                return True
+        if line.startswith("--- ") and n + 1 < len(lines) and lines[n + 1].startswith("+++ "):
+            return True
     return False
 
 
@@ -130,15 +143,16 @@ def tool_content(block: ToolCall, max_lines: int = MAX_LINES) -> ToolContent:
 
 
 def _text_part(text: str, budget: int) -> tuple[TextPart, int]:
-    markdown = looks_like_markdown(text)
     lines = text.split("\n", budget)
     if len(lines) > budget:
         lines = lines[:budget]
+    markdown = looks_like_markdown(text)
+    diff = not markdown and looks_like_diff(lines)
     lines = [_cap(line) for line in lines]
     if markdown and sum(1 for line in lines if _FENCE.match(line)) % 2:
         fence = next(m.group(1) for line in lines if (m := _FENCE.match(line)))
         lines.append(fence[0] * len(fence))  # cut inside a code block: close it
-    return TextPart("\n".join(lines), markdown), len(lines)
+    return TextPart("\n".join(lines), markdown, diff), len(lines)
 
 
 def _diff_part(item: dict, budget: int) -> DiffPart:

@@ -59,6 +59,15 @@ _INTERRUPT_REASONS = {
     F.INTERRUPTED_AGENT_EXIT: "agent exited",
     F.INTERRUPTED_APP_EXIT: "amux quit or crashed",
 }
+_CANCEL_REASONS = {F.INTERRUPTED_APP_EXIT: "amux is quitting"}
+
+
+def _words(code: str) -> str:
+    """A reason code said in words (``resume_unavailable`` → ``resume unavailable``): the
+    transcript speaks to people; the codes stay in the log, the inspector and ``show``."""
+    return one_line(code.replace("_", " ").replace("/", " "), 80)
+
+
 _NEW_SESSION_TEXT = "new session — earlier history is not in the agent's context"
 
 
@@ -87,6 +96,7 @@ class Transcript:
         self._steer_turns: set[str] = set()
         self._segments_started = 0
         self._segment_end_reason: str | None = None
+        self._compacting = False  # a compaction started and has not been reported done
         self._methods: dict[str, _Handler] = {
             F.SESSION_UPDATE: self._on_session_update,
             F.TURN_STARTED: self._on_turn_started,
@@ -310,7 +320,9 @@ class Transcript:
         self._plan = None  # one plan block per turn
         return self._add(block)
 
-    def _end_turn(self, tid: str | None, tool_status: str | None, changed: list[Block]) -> bool:
+    def _end_turn(
+        self, tid: str | None, tool_status: str | None, changed: list[Block], seq: Seq
+    ) -> bool:
         """Shared end of a turn; False if that turn already ended (a duplicate end frame)."""
         turn = self._turns.get(tid) if tid is not None else None
         if turn is not None and turn.ended:
@@ -319,11 +331,11 @@ class Transcript:
         if tid is not None:
             turn = self._turn(tid)
             turn.ended = True
-            if tool_status is not None:
-                turn.finish_tools(tool_status, changed)
+            turn.finish_tools(tool_status, changed)
         # The engine resolves these before settling; a log cut short may not have them.
         for perm in [p for p in self._pending.values() if p.turn_id == tid]:
             self._resolve(perm, "turn ended", F.RESOLVED_TURN_ENDED, changed)
+        self._compaction_unconfirmed(seq, tid, changed)
         return True
 
     def _on_turn_complete(self, params: dict, seq: Seq, at: At) -> list[Block]:
@@ -334,7 +346,7 @@ class Transcript:
             tool_status = "cancelled" if stop == "cancelled" else None
         else:
             stop, tool_status = None, "failed"  # null stopReason: the prompt got an error
-        if not self._end_turn(tid, tool_status, changed) or stop == "end_turn":
+        if not self._end_turn(tid, tool_status, changed, seq) or stop == "end_turn":
             return changed  # a plain end_turn shows no marker (SPEC §1.3)
         if stop is None:
             error = params.get("error")
@@ -366,16 +378,16 @@ class Transcript:
             # The agent confirms later (TurnEnd "turn cancelled"); this marks the request.
             text = "cancel requested" if by in (None, F.LOCAL_PEER) else f"cancel requested by {by}"
             if reason:
-                text += f" ({reason})"
+                text += f" ({_CANCEL_REASONS.get(reason) or _words(reason)})"
         return self._add(Notice(seq, tid, text, "warning"), changed)
 
     def _on_turn_interrupted(self, params: dict, seq: Seq, at: At) -> list[Block]:
         tid = self._turn_param(params)
         changed: list[Block] = []
-        if not self._end_turn(tid, "failed", changed):
+        if not self._end_turn(tid, "failed", changed, seq):
             return changed
         raw = as_str(params.get("reason"))
-        reason = _INTERRUPT_REASONS.get(raw, raw) if raw is not None else None
+        reason = (_INTERRUPT_REASONS.get(raw) or _words(raw)) if raw is not None else None
         return self._add(TurnEnd(seq, tid, None, "interrupted", reason), changed)
 
     def _on_control_submitted(self, params: dict, seq: Seq, at: At) -> list[Block]:
@@ -459,7 +471,7 @@ class Transcript:
         else:
             text, kind = "new session segment", "segment"
             if reason not in (None, "segment"):
-                text += f" ({reason})"
+                text += f" ({_words(reason)})"
         return self._add(Divider(seq, self._turn_id, text, kind))
 
     def _on_session_resumed(self, params: dict, seq: Seq, at: At) -> list[Block]:
@@ -477,17 +489,35 @@ class Transcript:
         return self._add(Notice(seq, self._turn_id, text, level))
 
     def _on_compaction_started(self, params: dict, seq: Seq, at: At) -> list[Block]:
-        source = as_str(params.get("source"))
-        text = f"compacting context… ({source})" if source else "compacting context…"
-        return self._add(Notice(seq, self._turn_id, text))
+        self._compacting = True  # which detector saw it is for the inspector, not here
+        return self._add(Notice(seq, self._turn_id, "compacting context…"))
 
     def _on_compaction_done(self, params: dict, seq: Seq, at: At) -> list[Block]:
+        self._compacting = False
         outcome = params.get("outcome")
+        before, after = params.get("messagesBefore"), params.get("messagesAfter")
+        dropped = before - after if type(before) is int and type(after) is int else None
+        if outcome == "failed" and dropped is not None and dropped > 0:
+            # Hermes: the summary failed but the messages were dropped anyway.
+            text = (
+                f"context compaction failed — {dropped} earlier "
+                f"message{'s' if dropped != 1 else ''} dropped without a summary"
+            )
+            return self._add(Divider(seq, self._turn_id, text, "compaction"))
         if outcome in ("failed", "cancelled"):
-            return self._add(Notice(seq, self._turn_id, f"compaction {outcome}", "warning"))
+            text = f"context compaction {outcome}; the context is as it was"
+            return self._add(Notice(seq, self._turn_id, text, "warning"))
         count = params.get("compressionCount")
         text = f"context compacted (#{count})" if type(count) is int else "context compacted"
         return self._add(Divider(seq, self._turn_id, text, "compaction"))
+
+    def _compaction_unconfirmed(self, seq: Seq, tid: str | None, changed: list[Block]) -> None:
+        """A compaction still under way when its turn settles ended, but the agent never
+        said how (SPEC §4.6): derived from the settlement, live and hydrated alike."""
+        if self._compacting:
+            self._compacting = False
+            text = "context compaction ended with the turn, unconfirmed: the agent never said it finished"
+            self._add(Notice(seq, tid, text, "warning"), changed)
 
     def _on_room_renamed(self, params: dict, seq: Seq, at: At) -> list[Block]:
         title = as_str(params.get("title"))

@@ -131,13 +131,19 @@ class Thought(TextBlock):
 
 
 class ToolCall(Block):
-    """An ACP tool call, patched in place by ``tool_call_update``."""
+    """An ACP tool call, patched in place by ``tool_call_update``.
+
+    ``ended``: its turn settled while the agent still reported it pending or in progress
+    (fast-agent never completes some): it ended without a result. The agent's status is
+    kept; a later update with a status clears the mark.
+    """
 
     __slots__ = (
         "tool_call_id",
         "title",
         "tool_kind",
         "status",
+        "ended",
         "content",
         "locations",
         "raw_input",
@@ -151,6 +157,7 @@ class ToolCall(Block):
         self.title = tool_call_id
         self.tool_kind: str | None = None
         self.status = "pending"
+        self.ended = False
         self.content: list[dict] = []
         self.locations: list[dict] = []
         self.raw_input: Any = None
@@ -167,6 +174,7 @@ class ToolCall(Block):
         status = update.get("status")
         if isinstance(status, str) and status:
             self.status = status
+            self.ended = False
         content = dict_items(update.get("content"))
         if content is not None:
             self.content = content
@@ -288,11 +296,15 @@ class TurnInfo:
         self.cancel_reason: str | None = None
         self.ended = False
 
-    def finish_tools(self, status: str, changed: list[Block]) -> None:
-        """Give the turn's unfinished tool calls a final ``status`` (cancel, crash)."""
+    def finish_tools(self, status: str | None, changed: list[Block]) -> None:
+        """Give the turn's unfinished tool calls a final ``status`` (cancel, crash), or mark
+        them ended without a result (``None``: the turn settled and they never finished)."""
         for tool in self.tools:
-            if tool.status in UNFINISHED:
-                tool.status = status
+            if tool.status in UNFINISHED and not tool.ended:
+                if status is None:
+                    tool.ended = True
+                else:
+                    tool.status = status
                 tool.version += 1
                 changed.append(tool)
 

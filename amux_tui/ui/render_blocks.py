@@ -12,6 +12,7 @@ All agent-supplied strings go through :func:`~amux_tui.ui.render_text.sanitize` 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,7 @@ STATUS_GLYPHS = {
     "failed": "✗",
     "cancelled": "⊘",
 }
+ENDED_GLYPH = "◌"  # a tool call whose turn ended before it did: no result ever came
 PLAN_BOXES = {"pending": "☐", "in_progress": "◐", "completed": "☑"}
 NOTICE_ICONS = {"info": "ℹ", "warning": "⚠", "error": "✗"}
 TOOL_FOLD_LINES = 20
@@ -101,7 +103,7 @@ def default_collapsed(block: Block) -> bool:
     if isinstance(block, Thought):
         return not block.streaming
     if isinstance(block, ToolCall) and block.content:
-        if block.status in ("pending", "in_progress"):
+        if block.status in ("pending", "in_progress") and not block.ended:
             return False  # running: show what it does
         return content_lines(block) > TOOL_FOLD_LINES
     return False
@@ -138,7 +140,7 @@ def render_block(
     kind = body_kind(block, collapsed)
     if kind is not None and isinstance(block, TextBlock):
         text = block.text
-        splitter = TextSplitter(kind == "markdown")
+        splitter = TextSplitter(kind == "markdown", width)
         splitter.feed(text)
         for piece in splitter.all_pieces(text):
             lines.extend(render_body_piece(block, text, piece, kind, console, width, palette))
@@ -199,17 +201,20 @@ def _thought_head(block: Thought, palette: Palette, collapsed: bool) -> Renderab
 
 
 def _tool_head(block: ToolCall, palette: Palette, collapsed: bool) -> RenderableType:
-    glyph = STATUS_GLYPHS.get(block.status, "•")
+    ended = block.ended
+    glyph = ENDED_GLYPH if ended else STATUS_GLYPHS.get(block.status, "•")
     glyph_style = {
         "pending": palette.muted, "in_progress": palette.warning,
         "completed": palette.success, "failed": palette.error, "cancelled": palette.muted,
     }.get(block.status, palette.muted)  # fmt: skip
     head = Text(no_wrap=False, overflow="fold")
-    head.append(f"{glyph} ", glyph_style)
+    head.append(f"{glyph} ", palette.muted if ended else glyph_style)
     head.append(one_line(block.title, 300), palette.title)
     if block.tool_kind:
         head.append(f"  {one_line(block.tool_kind, 40)}", palette.muted)
-    if block.status not in STATUS_GLYPHS:
+    if ended:
+        head.append("  ended without a result", palette.muted)
+    elif block.status not in STATUS_GLYPHS:
         head.append(f"  {one_line(block.status, 40)}", palette.muted)
     if not block.content:
         return head
@@ -231,6 +236,8 @@ def _tool_content(block: ToolCall, palette: Palette) -> RenderableType | None:
         if isinstance(part, TextPart):
             if part.markdown:
                 out.append(LiteralMarkdown(visible(part.text), palette.code_theme))
+            elif part.diff:
+                out.append(_diff_lines(Text(overflow="fold"), part.text.split("\n"), palette))
             else:
                 out.append(Text(visible(part.text), overflow="fold"))
         elif isinstance(part, DiffPart):
@@ -249,7 +256,12 @@ def _diff_text(part: DiffPart, palette: Palette) -> Text:
     text.append(visible(label), palette.title)
     if part.summary is not None:
         text.append("\n" + part.summary, palette.muted)
-    for line in part.lines:
+    return _diff_lines(text, part.lines, palette, first=False)
+
+
+def _diff_lines(text: Text, lines: Iterable[str], palette: Palette, *, first: bool = True) -> Text:
+    """Append unified-diff lines to ``text``, coloured by what they do."""
+    for line in lines:
         if line.startswith("@@"):
             style = palette.accent
         elif line.startswith("+"):
@@ -258,7 +270,9 @@ def _diff_text(part: DiffPart, palette: Palette) -> Text:
             style = palette.diff_remove
         else:
             style = None
-        text.append("\n")
+        if not first:
+            text.append("\n")
+        first = False
         text.append(visible(line), style)
     return text
 
@@ -333,7 +347,8 @@ _TURN_ENDS = {
 
 def _turn_end_head(block: TurnEnd, palette: Palette, collapsed: bool) -> RenderableType:
     glyph, label, tone = _TURN_ENDS.get(
-        block.outcome, ("■", f"turn ended: {one_line(block.outcome, 60)}", "warning")
+        block.outcome,
+        ("■", f"turn ended: {one_line(block.outcome.replace('_', ' '), 60)}", "warning"),
     )
     if block.reason:
         sep = " — " if block.outcome == "cancelled" else ": "

@@ -7,7 +7,10 @@ text (never on how it was chunked), so a transcript looks the same live and afte
 restart. Committed pieces are rendered once and cached; only the last piece (the *tail*)
 is re-rendered while the text streams. Markdown pieces are cut at blank lines outside code
 fences; any piece that grows past :data:`PIECE_LIMIT` characters is cut at a line end (or,
-for a line longer than :data:`HARD_LIMIT`, at a space), which bounds the work per flush.
+for a line longer than :data:`HARD_LIMIT`, where one of its wrapped lines begins: see
+:mod:`amux_tui.ui.wrap_points`), which bounds the work per flush. A cut never shows: a
+single newline is a line break (:mod:`amux_tui.engine.markdown`), and a long line is cut
+where the whole line would wrap anyway, so a paragraph reads as one at any chunking.
 
 Everything here is shown literally: console markup (``[bold]``) is never interpreted, HTML
 stays text, and control characters (ANSI escapes included) are replaced by visible symbols
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from markdown_it import MarkdownIt
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.markdown import CodeBlock, Markdown
 from rich.segment import Segment
@@ -26,7 +28,9 @@ from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Text
 
+from amux_tui.engine.markdown import PARSER, hard_breaks
 from amux_tui.text import visible
+from amux_tui.ui.wrap_points import line_start_cut
 
 __all__ = [
     "HARD_LIMIT", "PIECE_LIMIT", "Line", "LiteralMarkdown", "Piece", "TextSplitter",
@@ -37,6 +41,9 @@ PIECE_LIMIT = 2048
 """A piece longer than this is cut at the next line end (bounds the streaming tail)."""
 HARD_LIMIT = 4096
 """A single line longer than this is cut at a space (or anywhere) into several pieces."""
+SLOW_CUTS_LIMIT = 256 * 1024
+"""How far into one line cuts may be found word by word (wide characters, inline Markdown;
+~0.5 ms a piece); further on only text of one-cell characters is cut where it wraps."""
 _TABLE_LIMIT = 4 * PIECE_LIMIT  # tables are only cut when huge (a cut loses the header)
 
 Line = list[Segment]
@@ -65,14 +72,16 @@ class TextSplitter:
 
     :meth:`feed` scans only the complete lines added since the last call; :attr:`pieces` are
     the committed pieces and :meth:`tail` the piece still growing. Feeding a text in one go
-    or chunk by chunk yields the same pieces.
+    or chunk by chunk yields the same pieces. ``width`` is the width the pieces render at:
+    a line too long for one piece is cut where a wrapped line begins (0: at a space).
     """
 
-    __slots__ = ("markdown", "pieces", "_pos", "_start", "_sep", "_fence", "_start_fence",
-                 "_blank", "_seen", "_check")  # fmt: skip
+    __slots__ = ("markdown", "width", "pieces", "_pos", "_start", "_sep", "_fence",
+                 "_start_fence", "_blank", "_seen", "_check")  # fmt: skip
 
-    def __init__(self, markdown: bool) -> None:
+    def __init__(self, markdown: bool, width: int = 0) -> None:
         self.markdown = markdown
+        self.width = width
         self.pieces: list[Piece] = []
         self._pos = 0  # scanned up to here (always a line start)
         self._start = 0  # start of the tail piece
@@ -82,6 +91,11 @@ class TextSplitter:
         self._blank = False  # blank line(s) seen since the last non-blank line
         self._seen = 0  # length of the text at the last feed
         self._check = ""  # its last characters, to notice a text that was replaced
+
+    @property
+    def size(self) -> int:
+        """Characters of the text scanned so far."""
+        return self._seen
 
     def accepts(self, text: str) -> bool:
         """True if ``text`` extends the text fed so far (texts only grow by appending)."""
@@ -144,9 +158,18 @@ class TextSplitter:
             self._blank = False if sep else self._blank
             self._commit(text, line_start, sep)
         while line_end - self._start > HARD_LIMIT:
-            lo, hi = self._start + PIECE_LIMIT, self._start + HARD_LIMIT
-            cut = text.rfind(" ", lo, hi) + 1
-            self._commit(text, cut if cut > 0 else hi, False)
+            start = self._start
+            lo, hi = start + PIECE_LIMIT, start + HARD_LIMIT
+            kind = "plain" if not self.markdown else "markdown" if self._fence is None else "code"
+            slow = start - line_start < SLOW_CUTS_LIMIT
+            cut = (
+                line_start_cut(text, start, lo, hi, self.width, kind=kind, slow=slow)
+                if self.width
+                else None
+            )
+            if cut is None:  # no wrapped line can be found to begin here: cut at a space
+                cut = text.rfind(" ", lo, hi) + 1 or hi
+            self._commit(text, cut, False)
 
     def _line(self, text: str, start: int, end: int) -> None:
         """Process the complete line ``text[start:end]`` (``end`` is its ``\\n``)."""
@@ -192,10 +215,6 @@ def _newlines(text: str, start: int, end: int) -> int:
 
 # --- rendering ------------------------------------------------------------------------------
 
-# One shared parser: Rich builds a MarkdownIt per Markdown (~0.3 ms each), and its default
-# preset passes raw HTML through as tokens Rich then drops; with html off, tags stay text.
-_PARSER = MarkdownIt("commonmark", {"html": False}).enable("strikethrough").enable("table")
-
 
 class _PieceCodeBlock(CodeBlock):
     """A fenced code block that may continue in the previous/next piece (no padding there)."""
@@ -223,7 +242,10 @@ class LiteralMarkdown(Markdown):
     """Rich :class:`~rich.markdown.Markdown` with HTML shown as text and a shared parser.
 
     Rich's Markdown never interprets console markup or emoji codes in the text, which is
-    what "agent text is shown literally" needs; HTML is the one thing it would hide.
+    what "agent text is shown literally" needs; HTML is the one thing it would hide. It
+    parses with the shared :data:`~amux_tui.engine.markdown.PARSER` (Rich would build a
+    parser per instance, ~0.3 ms, with raw HTML on) and reads a single newline as a line
+    break, as agents mean it.
     """
 
     elements = {**Markdown.elements, "fence": _PieceCodeBlock, "code_block": _PieceCodeBlock}
@@ -234,7 +256,8 @@ class LiteralMarkdown(Markdown):
     ) -> None:  # fmt: skip
         # Not calling super().__init__: it would build (and pay for) a parser per instance.
         self.markup = markup
-        self.parsed = _PARSER.parse(markup)
+        self.parsed = PARSER.parse(markup)
+        hard_breaks(self.parsed)
         self.code_theme = code_theme
         self.justify = None
         self.style = "none"

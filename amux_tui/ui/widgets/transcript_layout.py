@@ -47,6 +47,7 @@ from amux_tui.ui.render_text import Line, Piece, TextSplitter, estimate_lines
 __all__ = ["Anchor", "BlockLayout", "TranscriptLayout"]
 
 SPACING = 1  # blank lines after each shown block
+KEEP_PIECES_ABOVE = 1 << 20  # characters of text whose pieces outlive their rendered lines
 
 Anchor = tuple[int, int, int]
 """(block, part or -1, line within it): a position that survives re-measuring what is above."""
@@ -68,6 +69,13 @@ class BlockLayout:
         self.heights: list[int] = []
         self.lines: dict[int, list[Line]] = {}
         self._starts: list[int] | None = None
+
+    @property
+    def keep(self) -> bool:
+        """Worth keeping with no line rendered: its text still streams, or cutting it into
+        pieces again would mean another pass over a huge text (~0.1 s for 32 MiB)."""
+        splitter = self.splitter
+        return self.streaming or (splitter is not None and splitter.size > KEEP_PIECES_ABOVE)
 
     @property
     def height(self) -> int:
@@ -213,7 +221,7 @@ class TranscriptLayout:
                 layout.version = block.version
                 layout.streaming = block.streaming
                 self._set_height(i, self._shown(block, layout.height))
-                if not layout.streaming and not layout.lines:
+                if not layout.keep and not layout.lines:
                     del self.layouts[i]  # finished off screen: nothing worth keeping
                 return
         if layout is not None:
@@ -287,7 +295,7 @@ class TranscriptLayout:
             layout.heights.append(1)
         if kind is not None and isinstance(block, TextBlock):
             text = block.text
-            layout.splitter = TextSplitter(kind == "markdown")
+            layout.splitter = TextSplitter(kind == "markdown", self.width)
             layout.streaming = block.streaming
             layout.splitter.feed(text)
             for piece in layout.splitter.all_pieces(text):
@@ -403,7 +411,7 @@ class TranscriptLayout:
             layout = self.layouts.get(i)
             if layout is not None:
                 layout.lines.pop(j, None)
-                if not layout.lines and not layout.streaming:
+                if not layout.lines and not layout.keep:
                     del self.layouts[i]  # its height stays in self.heights
 
     def clear_lines(self) -> None:
