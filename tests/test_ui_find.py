@@ -26,7 +26,8 @@ def many_turns(room_id: str, turns: int) -> list[dict]:
     """Turns whose replies say "needle N" once each, padded so that hits are screens apart."""
     frames: list[dict] = []
     for n in range(turns):
-        reply = [f"paragraph {n} line {k}\n" for k in range(12)] + [f"the needle {n}\n"]
+        # One paragraph (single newlines are line breaks), then the hit on its own line.
+        reply = [f"paragraph {n} line {k} " for k in range(12)] + [f"\nthe needle {n}\n"]
         frames += conversation(room_id, reply, prompt=f"question {n}")
     return frames
 
