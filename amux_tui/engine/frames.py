@@ -35,6 +35,7 @@ ROOM_RENAMED = "amux/room_renamed"
 # amux extensions beyond the acp-mux vocabulary (kept in the log, ignored by older readers)
 SESSION_RESUMED = "amux/session_resumed"  # a restarted agent took the same ACP session back
 NOTICE = "amux/notice"  # a note for the transcript, e.g. the first-run welcome
+AGENT_EXITED = "amux/agent_exited"  # the agent process ended (the compaction process bound)
 
 # --- ACP methods ------------------------------------------------------------------------
 INITIALIZE = "initialize"
@@ -98,6 +99,23 @@ QUEUE_CAP = 6
 def is_amux_method(method: Any) -> bool:
     """True for a method in amux's own namespace."""
     return isinstance(method, str) and method.startswith(AMUX_NAMESPACE)
+
+
+def made_by_amux(frame: Any, room_id: str) -> bool:
+    """Whether a recorded frame may be applied as one of amux's own (SPEC §4.1).
+
+    Frames outside the ``amux/`` namespace are the agent's and always qualify. An
+    ``amux/*`` frame qualifies only when its ``params.roomId`` is this room's id: amux
+    writes that on every frame it emits, and the id is never sent to the agent. Since
+    the gate refuses agent notifications in the namespace they are no longer recorded at
+    all; this rule keeps the ones an older amux recorded verbatim (which carry no or
+    another ``roomId``) from coming back as amux's own after a restart.
+    """
+    method = frame.get("method") if type(frame) is dict else None
+    if type(method) is not str or not method.startswith(AMUX_NAMESPACE):
+        return True
+    params = frame.get("params")
+    return type(params) is dict and params.get("roomId") == room_id
 
 
 def notification(method: str, params: dict[str, Any]) -> dict[str, Any]:
