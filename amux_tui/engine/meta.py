@@ -78,8 +78,12 @@ class RoomMeta:
 
     @classmethod
     def read(cls, path: Path, room_id: str) -> RoomMeta:
-        """Read ``<roomId>.json``; a missing or corrupt file gives defaults (titled by id)."""
-        return cls.load(path, room_id)[0]
+        """Read ``<roomId>.json``; a missing, corrupt or refused file gives defaults
+        (titled by id). :meth:`load` says what was wrong."""
+        try:
+            return cls.load(path, room_id)[0]
+        except OSError:
+            return cls(room_id=room_id, title=room_id)
 
     @classmethod
     def load(cls, path: Path, room_id: str) -> tuple[RoomMeta, str | None]:
