@@ -20,6 +20,7 @@ FULL = [
     ("memory per recorded frame held for display", "bench_memory.py", []),
     ("log append / load", "bench_store.py", []),
     ("find bar on 50,000 frames; amux grep over 1M frames", "bench_find.py", []),
+    ("kill -9 while 2 rooms flood: age of the oldest lost frame", "soak_kill.py", []),
 ]
 QUICK = {
     "bench_hydration.py": ["20000", "4"],
@@ -29,6 +30,7 @@ QUICK = {
     "bench_memory.py": ["2000"],
     "bench_store.py": ["20000"],
     "bench_find.py": ["2000", "20000", "4"],
+    "soak_kill.py": ["--kills", "2"],
 }
 
 
