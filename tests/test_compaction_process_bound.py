@@ -15,7 +15,9 @@ from terminal import AmuxTerminal, _descendants, run_cli
 
 from amux_tui.engine import frames as F
 from amux_tui.engine.config import AgentSpec
+from amux_tui.engine.engine import Engine
 from amux_tui.engine.hydrate import hydrate
+from amux_tui.engine.room import Room
 from amux_tui.engine.store import LoadResult, ReplayLog
 from amux_tui.ui.format import COMPACTING_GLYPH
 
@@ -48,13 +50,19 @@ def test_a_log_with_a_compaction_started_after_the_prompt_response_hydrates_inac
     assert compaction.active is False and compaction.last_started_at is not None
 
 
-async def test_live_late_compaction_is_cleared_by_the_agents_exit_and_stays_cleared(tmp_path):
-    engine = open_engine(tmp_path / "h")
+async def compacting_after_a_turn(home: Path) -> tuple[Engine, Room]:
+    """A room whose agent started a compaction after its first turn's response."""
+    engine = open_engine(home)
     room = engine.create_room(late_compaction())
     await room.start()
-    room.prompt("go")
+    room.prompt("one")
     await idle(room)
     await wait_for(lambda: room.compacting, what="a compaction started after the turn")
+    return engine, room
+
+
+async def test_live_late_compaction_is_cleared_by_the_agents_exit_and_stays_cleared(tmp_path):
+    engine, room = await compacting_after_a_turn(tmp_path / "h")
     os.kill(room.proc.pid, signal.SIGTERM)  # the agent dies on its own (not a requested stop)
     await wait_for(lambda: room.status == "exited", what="the exit")
     assert not room.compacting  # the process bound, live
@@ -66,12 +74,7 @@ async def test_live_late_compaction_is_cleared_by_the_agents_exit_and_stays_clea
 
 
 async def test_late_compaction_is_cleared_by_the_next_settlement(tmp_path):
-    engine = open_engine(tmp_path / "h")
-    room = engine.create_room(late_compaction())
-    await room.start()
-    room.prompt("one")
-    await idle(room)
-    await wait_for(lambda: room.compacting, what="a compaction started after the turn")
+    engine, room = await compacting_after_a_turn(tmp_path / "h")
     room.prompt("two")
     await wait_for(lambda: not room.busy and room.state.turns_started == 2, what="turn two")
     # Turn two's own late compaction arrives after its response; in between it was cleared.

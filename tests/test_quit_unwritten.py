@@ -7,9 +7,7 @@ tmpfs filled up (ENOSPC), where saving *elsewhere* can work."""
 
 from __future__ import annotations
 
-import errno
 import json
-import os
 import re
 import signal
 import subprocess
@@ -18,6 +16,7 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+from engine_helpers import fill_up
 from terminal import AmuxTerminal
 
 from amux_tui.engine.loader import load_log
@@ -84,20 +83,6 @@ def test_quit_retry_after_space_returns_loses_nothing(tmp_path):
     assert chunks_in(room_log(home)) == list(range(1, FLOOD + 1))  # the whole turn, in order
     meta = json.loads(next((home / "rooms").glob("r-*.json")).read_text())
     assert meta["history"][-1] == f"/flood {FLOOD}"  # metadata written too
-
-
-def fill_up(directory: Path) -> Path:
-    """Take every byte left on ``directory``'s filesystem; returns the filler file."""
-    filler = directory / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
-    return filler
 
 
 def test_quit_save_elsewhere_then_restore(tmp_path, mount_tmpfs):

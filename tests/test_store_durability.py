@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_helpers import wait_for
+from engine_helpers import fill_up, wait_for
 
 from amux_tui.engine import store
 from amux_tui.engine.store import LoadResult, ReplayLog, load_log
@@ -294,15 +294,7 @@ def test_real_disk_full_on_tmpfs(tiny_tmpfs: Path) -> None:
     path = rooms / "r.jsonl"
     errors: list[Exception] = []
     log = ReplayLog.open(path, load_log(path), on_error=errors.append)
-    filler = tiny_tmpfs / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:  # take all the space that is left
-        while True:
-            os.write(fd, b"\0" * 1024)
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
+    filler = fill_up(tiny_tmpfs)  # take all the space that is left
     n = 0
     while log.write_error is None and n < 5000:
         n += 1
