@@ -154,3 +154,24 @@ async def test_show_and_export_to_a_terminal_emit_no_escape_from_agent_text(tmp_
     raw = subprocess.run([sys.executable, "-m", "amux_tui", "export", room.id, "--raw"],
                          capture_output=True, check=True).stdout  # fmt: skip
     assert b"\x1b]52" in raw
+
+
+async def test_a_room_reopened_under_a_new_id_keeps_its_history(tmp_path):
+    """The rule's other side: a room closed, then reopened from the archive under a new id
+    (its own was taken) keeps its earlier amux frames, whose roomId is the old id."""
+    from amux_tui.engine.archive import restore_room
+
+    engine = open_engine(tmp_path / "h")
+    room = engine.create_room(hostile_spec(), title="mine")
+    await room.start()
+    room.prompt("first")
+    await idle(room)
+    old_id = room.id
+    await engine.close_room(old_id)
+    [archived] = engine.archived()
+    new_id = restore_room(engine.paths.rooms_dir, archived, taken={old_id})
+    assert new_id != old_id
+    hydrated = hydrate(engine.paths.rooms_dir / f"{new_id}.jsonl", new_id)
+    assert hydrated.model.title == "mine" and hydrated.model.foreign_amux_frames == 0
+    assert [b.text for b in hydrated.model.blocks if b.kind == "prompt"] == ["first"]
+    await engine.shutdown()

@@ -52,7 +52,9 @@ def text_chunk_of(frame: Any) -> TextChunk | None:
 class RoomModel:
     """Facts and transcript of one room, folded from its frames in record order."""
 
-    __slots__ = ("state", "transcript", "status_changed", "attention", "foreign_amux_frames")
+    __slots__ = (
+        "state", "transcript", "status_changed", "attention", "foreign_amux_frames", "log_room_id",
+    )  # fmt: skip
 
     def __init__(self, room_id: str) -> None:
         self.state = RoomState(room_id)
@@ -62,6 +64,11 @@ class RoomModel:
         # Recorded amux/* frames not made by amux for this room (F.made_by_amux): an old
         # log's verbatim agent lines. Counted and kept in the log, never applied.
         self.foreign_amux_frames = 0
+        # The roomId of the log's first amux/* record: the id the log was written under.
+        # It differs from the room's id only for a room reopened from the archive under a
+        # new id (its earlier frames keep the old one). The first amux/* record is amux's
+        # own (a room's first frames are made before its agent runs).
+        self.log_room_id: str | None = None
 
     def apply(
         self, frame: Any, seq: int = 0, segment_id: int = 0, recorded_at: str = ""
@@ -74,7 +81,11 @@ class RoomModel:
             self.status_changed = False
             self.state.count(seq, segment_id, recorded_at)
             return self.transcript.text_chunk(chunk.message_id, chunk.text, seq)
-        if not F.made_by_amux(frame, self.state.room_id):
+        if self.log_room_id is None:
+            first = F.amux_room_id(frame)
+            if type(first) is str:
+                self.log_room_id = first
+        if not F.made_by_amux(frame, self.state.room_id, self.log_room_id):
             self.status_changed = False
             self.state.count(seq, segment_id, recorded_at)
             self.foreign_amux_frames += 1
