@@ -4,7 +4,12 @@ Errors are one line on stderr and a non-zero exit, never a traceback for bad inp
 Read-only commands (``ls``, ``show``, ``export``, ``check``) never take the rooms lock,
 never start an agent and never write. While amux runs, ``ls``, ``show`` and ``new`` ask it
 through its control socket, and ``send``, ``watch``, ``rename``, ``close`` and ``cancel``
-drive it (:mod:`amux_tui.cli_control`).
+drive it (:mod:`amux_tui.cli_control`). Every command first verifies the home (see
+:mod:`amux_tui.private`): a rooms directory another user owns or may write is refused.
+
+Agent-supplied text is made harmless before it reaches a terminal (:mod:`amux_tui.text`):
+``ls``/``show`` always, ``export`` on stdout unless ``--raw``; ``export -o FILE`` writes
+the transcript as it is, to a new 0600 file.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from typing import Any
 
 from amux_tui import __version__
 from amux_tui.paths import Paths
-from amux_tui.text import one_line
+from amux_tui.private import UnsafePath, open_private
+from amux_tui.text import json_escaped, one_line, visible
 
 
 class CliError(Exception):
@@ -80,7 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="export a transcript")
     export.add_argument("room", metavar="ROOM")
     export.add_argument("--format", choices=("markdown", "jsonl"), default="markdown")
-    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    export.add_argument(
+        "-o", "--output", metavar="FILE", help="write to FILE (created 0600) instead of stdout"
+    )
+    export.add_argument(
+        "--raw",
+        action="store_true",
+        help="write agent text to stdout as recorded, escape sequences included",
+    )
 
     sub.add_parser("agents", help="configured and auto-detected agents")
 
@@ -139,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"amux: {exc}", file=sys.stderr)
         return 2
+    except UnsafePath as exc:
+        print(f"amux: refusing to use {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -146,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _rooms_dir(paths: Paths) -> Path:
+    """The rooms directory, verified when it exists (raises :class:`UnsafePath` for a
+    home or rooms directory amux must not trust)."""
+    paths.check_rooms_dir()
     return paths.rooms_dir
 
 
@@ -154,17 +173,29 @@ def _resolve(paths: Paths, ref: str) -> str:
 
     rooms_dir = _rooms_dir(paths)
     if not rooms_dir.is_dir():
-        raise CliError(f"no rooms yet (looked in {rooms_dir})")
+        raise CliError(f"no rooms yet (looked in {one_line(str(rooms_dir))})")
     room_id = find_room_id(rooms_dir, ref)
     if room_id is None:
-        raise CliError(f"no room matches {ref!r} (try `amux ls`)")
+        raise CliError(f"no room matches {one_line(ref, 80)!r} (try `amux ls`)")
     return room_id
+
+
+def _ls_row(rooms_dir: Path, room_id: str) -> dict[str, Any]:
+    """One room's ``ls`` row; a log amux cannot or must not read gives a row saying why."""
+    from amux_tui.engine.snapshot import agent_label, ls_row, read_meta, read_room
+
+    try:
+        return ls_row(*read_room(rooms_dir, room_id))
+    except OSError as exc:
+        meta, _problem = read_meta(rooms_dir, room_id)
+        return {"roomId": room_id, "title": meta.title, "agent": agent_label(meta),
+                "cwd": meta.cwd or None, "state": "error", "error": str(exc)}  # fmt: skip
 
 
 def cmd_ls(args: argparse.Namespace, paths: Paths) -> int:
     from amux_tui.cli_control import live_rows
     from amux_tui.engine.engine import discover_room_ids
-    from amux_tui.engine.snapshot import ls_row, read_room, state_label
+    from amux_tui.engine.snapshot import state_label
 
     rooms_dir = _rooms_dir(paths)
     if args.archived:
@@ -173,30 +204,33 @@ def cmd_ls(args: argparse.Namespace, paths: Paths) -> int:
     if rows is None:
         ids = discover_room_ids(rooms_dir) if rooms_dir.is_dir() else []
         order = _layout_order(rooms_dir, ids)
-        rows = [ls_row(*read_room(rooms_dir, rid)) for rid in order]
+        rows = [_ls_row(rooms_dir, rid) for rid in order]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     if not rows:
-        print(f"no rooms in {rooms_dir}")
+        print(f"no rooms in {one_line(str(rooms_dir))}")
         return 0
     headers = ["ID", "TITLE", "AGENT", "STATE", "FRAMES", "SEGS", "COMPACT", "LAST ACTIVITY", "CWD"]
     table = [
         [
             r["roomId"],
-            one_line(r["title"]),
-            r["agent"],
+            one_line(r["title"], 60),
+            one_line(r["agent"], 30),
             state_label(r),
-            str(r["frames"]),
-            str(r["segments"]),
-            f"{r['compactions']}{' (active)' if r['compacting'] else ''}",
-            (r["lastActivity"] or "-")[:19],
-            r["cwd"] or "-",
+            str(r.get("frames", "-")),
+            str(r.get("segments", "-")),
+            f"{r.get('compactions', '-')}{' (active)' if r.get('compacting') else ''}",
+            (r.get("lastActivity") or "-")[:19],
+            one_line(r["cwd"] or "-"),
         ]
         for r in rows
     ]
     _print_table(headers, table)
-    return 0
+    for r in rows:
+        if "error" in r:
+            print(f"amux: {r['roomId']}: {one_line(r['error'])}", file=sys.stderr)
+    return 1 if any("error" in r for r in rows) else 0
 
 
 def _ls_archived(rooms_dir: Path, as_json: bool) -> int:
@@ -249,7 +283,12 @@ def cmd_grep(args: argparse.Namespace, paths: Paths) -> int:
     tty = sys.stdout.isatty()
     found = 0
     for room_id, title, path, archived in rooms:
-        for hit in grep_log(path, room_id, pattern):
+        try:
+            hits = list(grep_log(path, room_id, pattern))  # the log is read here
+        except OSError as exc:  # a log amux refuses to read (a FIFO, a symlink…)
+            print(f"amux: {room_id}: cannot read its log: {one_line(str(exc))}", file=sys.stderr)
+            continue
+        for hit in hits:
             found += 1
             if args.json:
                 print(json.dumps({
@@ -303,38 +342,53 @@ def _layout_order(rooms_dir: Path, ids: list[str]) -> list[str]:
     return [r for r in layout.order if r in ids] + [r for r in ids if r not in layout.order]
 
 
+def _read_room(rooms_dir: Path, room_id: str) -> Any:
+    from amux_tui.engine.snapshot import read_room
+
+    try:
+        return read_room(rooms_dir, room_id)
+    except OSError as exc:
+        raise CliError(f"{room_id}: cannot read its log: {exc}") from None
+
+
 def cmd_show(args: argparse.Namespace, paths: Paths) -> int:
     from amux_tui.cli_control import live_snapshot
-    from amux_tui.engine.snapshot import read_room, stored_snapshot
+    from amux_tui.engine.snapshot import stored_snapshot
 
     snap = live_snapshot(paths, args.room)
     if snap is None:
         room_id = _resolve(paths, args.room)
-        snap = stored_snapshot(*read_room(_rooms_dir(paths), room_id))
+        snap = stored_snapshot(*_read_room(_rooms_dir(paths), room_id))
     if args.json:
-        print(json.dumps(snap, indent=2))
+        print(json.dumps(snap, indent=2))  # ASCII only: every control character escaped
         return 0
     for key, value in snap.items():
         if isinstance(value, (list, dict)):
             value = json.dumps(value)
-        print(f"{key:16} {value}")
+        print(f"{key:16} {one_line(str(value))}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace, paths: Paths) -> int:
     from amux_tui.engine.export import export_markdown
-    from amux_tui.engine.snapshot import agent_label, read_room
+    from amux_tui.engine.snapshot import agent_label
 
     room_id = _resolve(paths, args.room)
     rooms_dir = _rooms_dir(paths)
     if args.format == "jsonl":
-        data = (
-            (rooms_dir / f"{room_id}.jsonl").read_bytes()
-            if (rooms_dir / f"{room_id}.jsonl").exists()
-            else b""
-        )
+        try:
+            fd = open_private(rooms_dir / f"{room_id}.jsonl")
+        except FileNotFoundError:
+            data = b""
+        except OSError as exc:
+            raise CliError(f"{room_id}: cannot read its log: {exc}") from None
+        else:
+            with os.fdopen(fd, "rb") as f:
+                data = f.read()
+        if not args.output and not args.raw:
+            data = json_escaped(data.decode("utf-8", "replace")).encode("utf-8")
     else:
-        meta, hydrated = read_room(rooms_dir, room_id)
+        meta, hydrated = _read_room(rooms_dir, room_id)
         text = export_markdown(
             hydrated.model.transcript,
             title=hydrated.model.title or meta.title,
@@ -342,16 +396,30 @@ def cmd_export(args: argparse.Namespace, paths: Paths) -> int:
             agent=agent_label(meta),
             cwd=meta.cwd or None,
         )
+        if not args.output and not args.raw:
+            text = visible(text)
         data = text.encode("utf-8")
     if args.output:
         try:
-            Path(args.output).write_bytes(data)
+            _write_private(Path(args.output), data)
         except OSError as exc:
             raise CliError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     return 0
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write an export: a transcript holds secrets, so a file amux creates is 0600
+    whatever the umask, and a regular file it overwrites becomes 0600 too."""
+    import stat
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, 0o600)
+        f.write(data)
 
 
 def cmd_agents(args: argparse.Namespace, paths: Paths) -> int:
@@ -382,24 +450,30 @@ def cmd_check(args: argparse.Namespace, paths: Paths) -> int:
             report = check_log(rooms_dir / f"{room_id}.jsonl", repair=args.repair)
         except StoreLockedError as exc:
             raise CliError(f"{exc}; quit it before --repair") from None
-        problems = []
+        except OSError as exc:
+            print(f"{room_id}: cannot check: {exc}")
+            bad += 1
+            continue
+        problems, notes = [], []
         if report.bad_lines:
             lines = ", ".join(map(str, report.bad_line_numbers[:10]))
             problems.append(f"{report.bad_lines} bad line(s) (lines {lines})")
-        if report.newer_version_lines:
-            problems.append(f"{report.newer_version_lines} line(s) from a newer amux")
+        if report.newer_version_lines:  # left alone, not a fault of this log
+            notes.append(f"{report.newer_version_lines} line(s) from a newer amux, left alone")
         if report.torn_tail:
             problems.append(
                 "torn last line" + (" (repaired)" if report.repaired else " (run --repair)")
             )
         if report.seq_gaps or report.seq_disorder:
             problems.append(f"seq gaps {report.seq_gaps}, out of order {report.seq_disorder}")
-        status = "ok" if not problems else "; ".join(problems)
+        status = "; ".join(problems) if problems else "ok"
+        if notes:
+            status += f" ({'; '.join(notes)})"
         if problems and not (report.repaired and report.ok):
             bad += 1
         print(f"{room_id}: {report.records} records, {status}")
     if not ids:
-        print(f"no room logs in {rooms_dir}")
+        print(f"no room logs in {one_line(str(paths.rooms_dir))}")
     return 1 if bad else 0
 
 
@@ -435,14 +509,31 @@ def _setup_app_log(paths: Paths) -> None:
     import logging
     from logging.handlers import RotatingFileHandler
 
-    from amux_tui.paths import ensure_private_dir
+    from amux_tui.private import ensure_private_dir
+
+    class PrivateLogHandler(RotatingFileHandler):
+        """Opens ``amux.log`` (and each rotation's new file) as a private file: never
+        through a symlink, only a regular file of yours, 0600 (:func:`open_private`)."""
+
+        def _open(self) -> Any:
+            fd = open_private(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            os.fchmod(fd, 0o600)
+            return open(fd, "a", encoding=self.encoding, errors=self.errors)  # noqa: SIM115
+
+        def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802
+            # Best effort: a full disk must not spray tracebacks over the TUI's terminal.
+            self.failed_records = getattr(self, "failed_records", 0) + 1
 
     try:
         ensure_private_dir(paths.log_file.parent)
-        handler = RotatingFileHandler(
+        handler = PrivateLogHandler(
             paths.log_file, maxBytes=5 << 20, backupCount=3, encoding="utf-8"
         )
-        os.chmod(paths.log_file, 0o600)
+    except UnsafePath as exc:
+        if exc.path != paths.log_file:
+            raise  # the home itself is refused: one message, from main()
+        print(f"amux: not writing the app log: {exc}", file=sys.stderr)
+        return
     except OSError as exc:
         print(
             f"amux: cannot write the app log {paths.log_file}: {exc.strerror or exc}",
@@ -458,26 +549,36 @@ def _setup_app_log(paths: Paths) -> None:
 def _run_tui(paths: Paths, create: dict[str, Any] | None) -> int:
     import logging
 
-    from amux_tui.engine.engine import Engine
+    from amux_tui.engine.engine import EXIT_UNWRITTEN, Engine
     from amux_tui.engine.lock import StoreLockedError
 
+    _setup_app_log(paths)  # first: what opening the rooms finds goes there, not on the screen
     engine = Engine(paths)
     try:
         engine.open()
     except StoreLockedError as exc:
         raise CliError(str(exc)) from None
+    except UnsafePath:
+        raise
     except OSError as exc:
         raise CliError(f"cannot open {paths.rooms_dir}: {exc.strerror or exc}") from None
     from amux_tui.ui.app import AmuxApp
 
-    _setup_app_log(paths)
     logging.getLogger("amux").info(
         "amux %s started on %s (pid %d)", __version__, paths.rooms_dir, os.getpid()
     )
     app = AmuxApp(engine, create=create)
     app.run()
-    logging.getLogger("amux").info("amux stopped (exit %s)", app.return_code or 0)
-    return app.return_code or 0
+    code = app.return_code or 0
+    for note in engine.quit_notes:  # what the quit dialog did with unwritten frames
+        print(f"amux: {note}", file=sys.stderr)
+    left = engine.unwritten()
+    if left:  # the UI went away without resolving them (e.g. the terminal vanished)
+        for item in left:
+            print(f"amux: NOT SAVED: {one_line(item.describe())}", file=sys.stderr)
+        code = EXIT_UNWRITTEN
+    logging.getLogger("amux").info("amux stopped (exit %s)", code)
+    return code
 
 
 _COMMANDS = {

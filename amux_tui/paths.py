@@ -8,6 +8,8 @@ from pathlib import Path
 
 import platformdirs
 
+from amux_tui.private import check_dir, ensure_private_dir
+
 
 @dataclass(frozen=True, slots=True)
 class Paths:
@@ -33,12 +35,25 @@ class Paths:
             data / "demo-agent",
         )
 
+    @property
+    def home(self) -> Path:
+        """The directory holding ``rooms/`` (``$AMUX_HOME``, or the platform data dir)."""
+        return self.rooms_dir.parent
+
     def ensure_rooms_dir(self) -> Path:
-        """Create the rooms directory (0700: transcripts hold secrets)."""
-        ensure_private_dir(self.rooms_dir)
-        return self.rooms_dir
+        """Create the home and its rooms directory 0700 (parents included), or verify
+        existing ones: another user's, or group/world-writable, is refused with
+        :class:`~amux_tui.private.UnsafePath` (transcripts hold secrets, and room
+        metadata names the command amux runs)."""
+        ensure_private_dir(self.home)
+        return ensure_private_dir(self.rooms_dir)
 
-
-def ensure_private_dir(path: Path) -> None:
-    """``mkdir -p`` with mode 0700 for every directory amux creates."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    def check_rooms_dir(self) -> bool:
+        """For commands that only read: verify the home and rooms directory without
+        creating anything. False when there is no rooms directory yet."""
+        for directory in (self.home, self.rooms_dir):
+            try:
+                check_dir(directory)
+            except FileNotFoundError:
+                return False
+        return True

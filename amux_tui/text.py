@@ -8,14 +8,16 @@ outside passes through one of these before it is drawn:
 * :func:`visible` keeps the layout (newlines, tabs) and shows every other control
   character as a visible symbol (ESC → ``␛``), for transcripts and exports;
 * :func:`one_line` flattens to a single line with controls shown as ``?``, for labels;
-* :func:`plain` drops controls altogether: room titles, notification payloads.
+* :func:`plain` drops controls altogether: room titles, notification payloads;
+* :func:`json_escaped` writes them as JSON ``\\uXXXX`` escapes, for a raw log shown in
+  a terminal (the JSON means the same, the terminal sees only text).
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["TITLE_LIMIT", "one_line", "plain", "visible"]
+__all__ = ["TITLE_LIMIT", "json_escaped", "one_line", "plain", "visible"]
 
 TITLE_LIMIT = 120
 
@@ -46,6 +48,18 @@ def visible(text: str) -> str:
     if _CONTROL.search(text) is None:
         return text
     return _CONTROL.sub(_symbol, text)
+
+
+def json_escaped(text: str) -> str:
+    """JSON text with each control character above written as a ``\\uXXXX`` escape.
+
+    Inside a JSON string that is the same value; a raw control character can only be
+    there in a JSON string (or a line that is not JSON at all), so the JSON keeps its
+    meaning while a terminal showing it is never driven by it.
+    """
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def one_line(text: str, limit: int | None = None) -> str:

@@ -21,6 +21,7 @@ FULL = [
     ("log append / load", "bench_store.py", []),
     ("find bar on 50,000 frames; amux grep over 1M frames", "bench_find.py", []),
     ("control socket: malformed requests vs key echo", "bench_control.py", []),
+    ("kill -9 while 2 rooms flood: age of the oldest lost frame", "soak_kill.py", []),
 ]
 QUICK = {
     "bench_hydration.py": ["20000", "4"],
@@ -31,6 +32,7 @@ QUICK = {
     "bench_store.py": ["20000"],
     "bench_find.py": ["2000", "20000", "4"],
     "bench_control.py": ["1000", "5"],
+    "soak_kill.py": ["--kills", "2"],
 }
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -73,6 +75,22 @@ async def idle(room: Room, timeout: float = 15.0) -> None:
     await wait_for(
         lambda: not room.busy and not any(not q.held for q in room.queue), timeout, "room idle"
     )
+
+
+def fill_up(directory: Path) -> Path:
+    """Take every byte left on ``directory``'s filesystem (a real full disk); returns the
+    filler file, whose removal gives the space back."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+    finally:
+        os.close(fd)
+    return filler
 
 
 def log_lines(room: Room) -> list[dict[str, Any]]:

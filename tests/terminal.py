@@ -20,8 +20,8 @@ Example (in pytest ``tests/`` is importable; a script puts it on ``sys.path`` fi
         assert term.wait_exit() == 0
     rooms = term.cli_json("ls", "--json")    # the CLI on the same home
 
-``AmuxTerminal(home=None, *args, cols=160, rows=48, env=None, cwd=None, controlling_tty=True)``
-starts amux at once, in its own session and process group, the pty as controlling terminal (so
+``AmuxTerminal(home=None, *args, cols=160, rows=48, env=None, cwd=None, controlling_tty=True,
+entry=("-m", "amux_tui"))`` starts ``python ENTRY ARGS`` (a wrapper script may stand in) at once, in its own session and process group, the pty as controlling terminal (so
 closing it sends SIGHUP; ``controlling_tty=False``: no SIGHUP, as under the old tests).
 Environment (``terminal_env``): TERM=xterm-256color, ``AMUX_HOME=home`` (None: a temporary home,
 removed on close), ``AMUX_DEMO_CHUNK_DELAY`` as conftest sets it, variables naming another
@@ -460,6 +460,7 @@ class AmuxTerminal:
         env: Mapping[str, str] | None = None,
         cwd: str | os.PathLike[str] | None = None,
         controlling_tty: bool = True,
+        entry: tuple[str, ...] = ("-m", "amux_tui"),
     ) -> None:
         self._own_home = home is None
         self.home = Path(tempfile.mkdtemp(prefix="amux-pty-")) if home is None else Path(home)
@@ -483,7 +484,7 @@ class AmuxTerminal:
         attrs = termios.tcgetattr(slave)
         attrs[0] |= getattr(termios, "IUTF8", 0)  # as terminal emulators set it
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
-        argv = [sys.executable, "-m", "amux_tui", *args]
+        argv = [sys.executable, *entry, *args]
         if controlling_tty:
             argv = [sys.executable, "-c", _EXEC_WITH_CTTY, *argv]
         try:

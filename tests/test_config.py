@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from amux_tui.engine import config as config_module
 from amux_tui.engine.config import (
     DEMO_AGENT,
     WELL_KNOWN,
@@ -277,10 +278,10 @@ def test_read_error_is_one_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     # Simulated: a real chmod 000 file is still readable when tests run as root.
     path = write(tmp_path, '[agents.a]\ncommand = "a"\n')
 
-    def denied(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    def denied(path: Path, limit: int, **kw: object) -> bytes:
+        raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(config_module, "read_private", denied)
     config = load_config(path)
     assert str(only_problem(config)) == f"{path}: cannot read config: Permission denied"
     assert config.agents == {}

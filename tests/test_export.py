@@ -85,7 +85,7 @@ def conversation() -> list[dict]:
 
 
 def build() -> RoomModel:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     for seq, frame in enumerate(conversation(), 1):
         t.apply(frame, seq, recorded_at=f"2026-05-27T17:42:{seq:02d}.123456789Z")
     return t
@@ -146,14 +146,14 @@ def test_export_order_follows_transcript() -> None:
 def test_export_is_deterministic() -> None:
     first = export_markdown(build().transcript, **KW)
     assert export_markdown(build().transcript, **KW) == first
-    hydrated = RoomModel("room")
+    hydrated = RoomModel(ROOM)
     for seq, f in enumerate(conversation(), 1):
         hydrated.apply(f, seq, recorded_at=f"2026-05-27T17:42:{seq:02d}.123456789Z")
     assert export_markdown(hydrated.transcript, **KW) == first
 
 
 def test_export_edge_cases() -> None:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     t.apply(mux(F.NOTICE, text="Welcome"))
     t.apply(msg("from the user", "u1", F.USER_MESSAGE_CHUNK), 2, recorded_at=None)
     t.apply(turn("at-1", "run it"), 3, recorded_at="not a timestamp")

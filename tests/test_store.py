@@ -12,12 +12,12 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
-from engine_helpers import wait_for
 
 from amux_tui.engine.lock import held_by_this_process
 from amux_tui.engine.store import (
@@ -417,16 +417,23 @@ def test_loader_handles_lines_across_read_blocks(
 # ------------------------------------------------------------------ flushing
 
 
-async def test_timer_flushes_within_flush_interval(tmp_path: Path) -> None:
+async def test_flusher_writes_within_flush_interval_without_the_event_loop(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "r.jsonl"
     log = ReplayLog.open(path, load_log(path), flush_interval=0.05)
+    before = time.monotonic()
     log.append(chunk(1), 0)
-    assert log.pending_bytes > 0 and path.stat().st_size == 0  # buffered, not written yet
-    # "Within 50 ms" is the timer's deadline, checked as such (not by racing a sleep)...
-    timer = log._timer  # noqa: SLF001
-    assert timer is not None and timer.when() <= asyncio.get_running_loop().time() + 0.05
-    # ...and that timer alone (no flush() call) gets the record to the file.
-    await wait_for(lambda: log.pending_bytes == 0, what="the timer's write")
+    assert log.pending_bytes > 0  # buffered, not written by append itself
+    # "Within 50 ms" is the flusher's deadline, checked as such (not by racing a sleep)...
+    due = log._flush_due()  # noqa: SLF001
+    assert due is not None and before <= due <= time.monotonic() + 0.05
+    # ...and the flusher thread alone (no flush() call) gets the record to the file,
+    # even while this event loop is blocked and cannot run anything.
+    deadline = time.monotonic() + 30
+    while log.pending_bytes and time.monotonic() < deadline:
+        time.sleep(0.001)  # blocks the loop on purpose: the write must not need it
+    assert log.pending_bytes == 0
     assert [r.seq for r in load_log(path).records] == [1]
     log.close()
 
@@ -638,7 +645,9 @@ def test_list_room_logs(tmp_path: Path) -> None:
     (rooms / "dir.jsonl").mkdir()
     (rooms / "archive" / "old-1").mkdir(parents=True)
     (rooms / "archive" / "old-1" / "old.jsonl").write_text("")
-    assert list_room_logs(rooms) == ["a", "b"]
+    # A directory in place of a log still names its room: loading it then says what is
+    # wrong (the room does not silently vanish).
+    assert list_room_logs(rooms) == ["a", "b", "dir"]
 
 
 @pytest.mark.parametrize(

@@ -119,7 +119,7 @@ def seg_ended(n: int, reason: str) -> dict:
 
 
 def fold(frames: list[dict]) -> RoomModel:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     for seq, frame in enumerate(frames, 1):
         t.apply(frame, seq, recorded_at=f"2026-05-27T17:42:{seq % 60:02d}.000000000Z")
     return t
@@ -215,7 +215,7 @@ def test_conversation_blocks() -> None:
 
 
 def test_changed_blocks_and_versions() -> None:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     assert t.apply(seg_started(1)) == []  # first segment: no divider
     [prompt] = t.apply(turn("at-1", "hi"))
     [a] = t.apply(msg("Hel", "m1"))
@@ -268,7 +268,7 @@ def test_non_text_content_placeholders() -> None:
 
 
 def test_streaming_ten_thousand_chunks() -> None:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     t.apply(turn("at-1", "flood"))
     chunks = [f"{i} " for i in range(10_000)]
     for i, chunk in enumerate(chunks):
@@ -289,7 +289,7 @@ def test_literal_markup_and_ansi() -> None:
 
 
 def test_garbage_is_ignored() -> None:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     t.apply(turn("at-1", "q"))
     garbage: list[Any] = [
         None, [], "x", 3, {}, {"method": None}, {"method": ["x"]}, {"method": {"a": 1}},
@@ -310,7 +310,7 @@ def test_garbage_is_ignored() -> None:
         upd(F.USAGE_UPDATE, used="1", size=None),
         upd(F.CURRENT_MODE_UPDATE, currentModeId=5),
         mux(F.AGENT_REQUEST_RESOLVED, requestId=["x"], resolvedBy=3),
-        {"method": F.TURN_COMPLETE, "params": {"amuxTurnId": 5, "stopReason": 9}},
+        {"method": F.TURN_COMPLETE, "params": {"roomId": ROOM, "amuxTurnId": 5, "stopReason": 9}},
     ]  # fmt: skip
     for frame in garbage[:-1]:
         assert t.apply(frame) == [], frame
@@ -327,7 +327,7 @@ def test_garbage_is_ignored() -> None:
 
 
 def test_tool_call_update_before_tool_call() -> None:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     t.apply(turn("at-1", "q"))
     [early] = t.apply(tool_upd("tc9", status="in_progress"))
     assert isinstance(early, ToolCall) and early.title == "tc9" and early.status == "in_progress"
@@ -352,7 +352,7 @@ def test_tool_call_update_before_tool_call() -> None:
 
 
 def test_plan_replacement() -> None:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     t.apply(turn("at-1", "q"))
     [p] = t.apply(plan(("a", "pending"), ("b", "pending")))
     t.apply(msg("working"))
@@ -370,7 +370,7 @@ def test_plan_replacement() -> None:
 
 
 def test_permission_lifecycle() -> None:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     t.apply(turn("at-1", "q"))
     t.apply(tool("tc-p", "rm -rf build", kind="delete"))
     opened = [t.apply(perm_open(rid, f"ask {rid}", "at-1"))[-1] for rid in (1, "two", 3, 4)]
@@ -400,7 +400,7 @@ def test_permission_lifecycle() -> None:
 
 
 def test_cancel_marks_tool_calls_cancelled() -> None:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     t.apply(turn("at-1", "q"))
     [a] = t.apply(tool("a", "A", "completed"))
     [b] = t.apply(tool("b", "B", "in_progress"))
@@ -437,7 +437,7 @@ def test_hard_steer() -> None:
 
 
 def test_interrupted_turn() -> None:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     t.apply(turn("at-1", "q"))
     [a] = t.apply(msg("partial"))
     [tc] = t.apply(tool("t", "long job", "in_progress"))[-1:]
@@ -454,7 +454,7 @@ def test_interrupted_turn() -> None:
 
 
 def test_turn_endings() -> None:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     results = {}
     for i, stop in enumerate(["end_turn", "refusal", "max_tokens", "max_turn_requests", "weird"]):
         t.apply(turn(f"at-{i}", "q"))
@@ -530,7 +530,7 @@ def test_user_message_chunks() -> None:
 
 
 def test_titles_and_rename() -> None:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     t.apply(upd(F.SESSION_INFO_UPDATE, title="Agent title"))
     assert t.title == "Agent title"
     [n] = t.apply(mux(F.ROOM_RENAMED, title="Mine"))
@@ -543,11 +543,11 @@ def test_titles_and_rename() -> None:
 
 def test_live_and_rehydrated_identical() -> None:
     frames = conversation()
-    live = RoomModel("room")
+    live = RoomModel(ROOM)
     for seq, frame in enumerate(frames, 1):
         live.apply(frame, seq, recorded_at="2026-05-27T17:42:00.000000000Z")
         _ = [getattr(b, "text", None) for b in live.blocks]  # the UI reading mid-stream
-    hydrated = RoomModel("room")
+    hydrated = RoomModel(ROOM)
     for seq, f in enumerate(frames, 1):
         hydrated.apply(f, seq, recorded_at="2026-05-27T17:42:00.000000000Z")
 
@@ -562,7 +562,7 @@ def test_live_and_rehydrated_identical() -> None:
 
 
 def test_turn_complete_settles_unfinished_tools() -> None:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     t.apply(turn("at-1", "q"))
     [tc] = t.apply(tool("t1", "job", "in_progress"))
     [m] = t.apply(msg("stopping"))[-1:]
@@ -741,7 +741,7 @@ _frame = st.one_of(
     )
 )
 def test_arbitrary_frames_never_raise(records: list) -> None:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     for frame, seq, at in records:
         changed = t.apply(frame, seq, recorded_at=at)
         assert [b.index for b in changed] == sorted({b.index for b in changed})

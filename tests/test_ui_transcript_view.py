@@ -127,7 +127,7 @@ class ViewApp(App[None]):
 
     def __init__(self, model: RoomModel | None = None) -> None:
         super().__init__()
-        self.model = model if model is not None else RoomModel("room")
+        self.model = model if model is not None else RoomModel(ROOM)
         self.follow_changes: list[bool] = []
 
     def compose(self) -> ComposeResult:
@@ -392,7 +392,7 @@ async def test_mouse_wheel_up_stops_following() -> None:
 
 
 async def test_set_transcript_switches_and_keeps_each_position() -> None:
-    first, second = RoomModel("room"), RoomModel("room")
+    first, second = RoomModel(ROOM), RoomModel(ROOM)
     for n, frame in enumerate(
         [turn("at-1", "first room"), *[msg(f"alpha {n}\n\n") for n in range(100)]]
     ):
@@ -526,14 +526,14 @@ async def test_resize_rewraps() -> None:
 
 
 async def test_long_transcript_renders_only_what_is_visible() -> None:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     seq = 0
     for n in range(2000):
         for frame in (turn(f"at-{n}", f"prompt {n}"), msg(f"reply {n} " * 20, f"m{n}"),
                       tool(f"t{n}", f"tool {n}", "completed"), done(f"at-{n}")):  # fmt: skip
             seq += 1
             t.apply(frame, seq, recorded_at=AT)
-    app = ViewApp(RoomModel("room"))
+    app = ViewApp(RoomModel(ROOM))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         view = app.view
@@ -564,7 +564,7 @@ async def test_live_and_rehydrated_look_the_same() -> None:
             live.feed(*frames[i : i + 37])
             await pilot.pause()
         live_lines = screen(live.view)
-    rehydrated = RoomModel("room")
+    rehydrated = RoomModel(ROOM)
     for f in frames:
         rehydrated.apply(f, 0, recorded_at=AT)
     again = ViewApp(rehydrated)
@@ -611,7 +611,7 @@ def test_pieces_do_not_depend_on_chunking(parts: list[str], cuts: list[int]) -> 
 
 
 def test_render_block_is_pure_and_literal() -> None:
-    t = RoomModel("room")
+    t = RoomModel(ROOM)
     t.apply(turn("at-1", "[bold]hi[/bold]"), 1, recorded_at=AT)
     console = Console(width=60, color_system=None)
     lines = render_block(t.blocks[0], console, 60)

@@ -40,6 +40,9 @@ _OVERLONG_HEAD = 1024
 # After the leader exits, how long its output pipes may stay open (held by an orphaned
 # child) before the group is killed so the pipes close and the exit can be reported.
 _EXIT_GRACE = 2.0
+# After the agent closes its stdout, how long it may keep running before it is treated as
+# exited and stopped (nothing it says can reach us any more: it would be busy forever).
+STDOUT_CLOSED_GRACE = 2.0
 _POLL = 0.05
 
 
@@ -130,6 +133,8 @@ class AgentProcess:
         pid: The process id once started (also the process group and session id).
         stderr_tail: The last ``stderr_lines`` stderr lines.
         stderr_dropped: Lines evicted from ``stderr_tail``.
+        stdout_closed_early: The agent closed its stdout and kept running, so it was
+            stopped (close stdin → TERM → KILL) ``STDOUT_CLOSED_GRACE`` seconds later.
         invalid_lines: Stdout lines that were not JSON-RPC (INVALID frames).
         unknown_responses: Responses whose id matched none of our pending requests.
     """
@@ -169,6 +174,7 @@ class AgentProcess:
         self.pid: int | None = None
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=stderr_lines)
         self.stderr_dropped = 0
+        self.stdout_closed_early = False
         self.invalid_lines = 0
         self.unknown_responses = 0
         self._on_frame = on_frame
@@ -194,6 +200,7 @@ class AgentProcess:
         self._stop_task: asyncio.Task[None] | None = None
         self._stop_grace = 2.0
         self._killed = False
+        self._stdout_watch: asyncio.Task[None] | None = None
 
     # --- state ------------------------------------------------------------------------
 
@@ -375,6 +382,17 @@ class AgentProcess:
         (self._stdout if fd == 1 else self._stderr).close()
         if not self._open_pipes:
             self._pipes_closed.set()
+        if fd == 1 and self._loop is not None and not self._leader_exited.is_set():
+            self._stdout_watch = self._loop.create_task(self._stdout_closed())
+
+    async def _stdout_closed(self) -> None:
+        """The agent closed stdout: if it keeps running past a short grace it is stopped
+        with the ladder, and its exit is reported as usual (the turn is interrupted)."""
+        if await _wait_event(self._leader_exited, STDOUT_CLOSED_GRACE):
+            return
+        if self._stop_task is None and not self._finished.is_set():
+            self.stdout_closed_early = True
+            await self.stop(self._stop_grace)
 
     def _on_connected(self, transport: asyncio.SubprocessTransport) -> None:
         # Runs before any pipe event and possibly before start() resumes, so that frames

@@ -39,6 +39,11 @@ Environment knobs:
     the gate stays open while it exists, and a cancel still ends a held turn at once.
     This makes short-lived states (busy, compacting) last as long as a test or a person
     needs to look at them.
+``AMUX_DEMO_STDOUT_REPORT=DIR``
+    Count every byte written to stdout; when the client vanishes (a write fails with
+    EPIPE), write ``DIR/stdout-<pid>.json``: bytes written, bytes the client never read
+    (``FIONREAD`` on the pipe) and the last complete line it did read. Lets the kill -9
+    soak (``benchmarks/soak_kill.py``) tell what amux took in from what it wrote.
 
 Flags accept ``1``/``true``/``yes``/``on``.
 """

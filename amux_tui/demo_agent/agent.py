@@ -50,7 +50,7 @@ class DemoAgent:
 
     def __init__(self, knobs: Knobs, writer: Writer | None = None) -> None:
         self.knobs = knobs
-        self.writer = writer or Writer()
+        self.writer = writer or Writer(report_dir=knobs.stdout_report)
         self.store = SessionStore(knobs.state_dir)
         self.sessions: dict[str, Session] = {}
         self.turns: dict[str, Turn] = {}

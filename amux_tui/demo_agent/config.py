@@ -44,6 +44,7 @@ class Knobs:
     auth_required: bool = False
     ignore_cancel: bool = False
     gate: Path | None = None
+    stdout_report: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Knobs:
@@ -67,4 +68,7 @@ class Knobs:
             auth_required=_flag(env, "AMUX_DEMO_AUTH_REQUIRED"),
             ignore_cancel=_flag(env, "AMUX_DEMO_IGNORE_CANCEL"),
             gate=Path(gate).expanduser() if gate else None,
+            stdout_report=Path(env["AMUX_DEMO_STDOUT_REPORT"])
+            if env.get("AMUX_DEMO_STDOUT_REPORT")
+            else None,
         )

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import IO, Any
 
 import msgspec
+
+from amux_tui.demo_agent.stdout_report import StdoutAccount
 
 _encoder = msgspec.json.Encoder()
 
@@ -23,17 +26,33 @@ def encode(msg: Any) -> bytes:
 
 
 class Writer:
-    """Serialises JSON-RPC messages to a binary stream."""
+    """Serialises JSON-RPC messages to a binary stream.
 
-    def __init__(self, out: IO[bytes] | None = None, err: IO[bytes] | None = None) -> None:
+    ``report_dir`` (``AMUX_DEMO_STDOUT_REPORT``): account for every byte written to
+    stdout and report what the client had read when it vanishes (see
+    :mod:`amux_tui.demo_agent.stdout_report`)."""
+
+    def __init__(
+        self,
+        out: IO[bytes] | None = None,
+        err: IO[bytes] | None = None,
+        *,
+        report_dir: Path | None = None,
+    ) -> None:
         self.out = out if out is not None else sys.stdout.buffer
         # Bytes, UTF-8, whatever the locale: the Hermes line starts with an emoji.
         self.err = err if err is not None else sys.stderr.buffer
         self.closed = False
+        self._account = (
+            StdoutAccount(self.out.fileno(), report_dir) if report_dir is not None else None
+        )
 
     def write_raw(self, data: bytes) -> None:
         """Write already-encoded bytes and flush; a vanished client is not our problem."""
         if self.closed:
+            return
+        if self._account is not None:
+            self.closed = not self._account.write(data)
             return
         try:
             self.out.write(data)

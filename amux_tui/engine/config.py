@@ -18,6 +18,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any
 
+from amux_tui.private import UnsafePath, read_private
+
+CONFIG_LIMIT = 4 << 20  # a hand-written agents.toml is a few KiB
 RESUME_MODES = ("lazy", "eager")
 COMPACTION_MODES = ("hermes",)
 TOP_LEVEL_KEYS = frozenset({"default_agent", "resume", "notify", "agents"})
@@ -161,13 +164,17 @@ def load_config(path: Path) -> AgentsConfig:
     path = Path(path)
     config = AgentsConfig(path=path)
     try:
-        data = path.read_bytes()
+        # It names the commands amux runs: only a regular file of yours that nobody else
+        # may write (a symlink to one is fine), read bounded.
+        data = read_private(path, CONFIG_LIMIT, follow_symlinks=True)
     except FileNotFoundError:
         return config  # no config is the normal first-run case
-    except OSError as exc:  # permissions, a directory, ...: report and run without config
-        config.problems.append(
-            ConfigProblem(path, None, f"cannot read config: {exc.strerror or exc}")
-        )
+    except UnsafePath as exc:
+        config.problems.append(ConfigProblem(path, None, f"config not used: {exc}"))
+        return config
+    except (OSError, ValueError) as exc:  # permissions, too big…: report, run without it
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        config.problems.append(ConfigProblem(path, None, f"cannot read config: {reason}"))
         return config
     try:
         text = data.decode("utf-8-sig")  # tolerate a BOM left by some editors

@@ -85,6 +85,7 @@ class AgentConnection:
         self.auth_methods: list[Any] = []
         self.agent_log: deque[str] = deque(maxlen=AGENT_LOG_LINES)
         self.invalid_lines = 0
+        self.reserved_notifications = 0  # agent notifications in amux's namespace, refused
         self.replayed_updates = 0
         self.resume_via: str | None = None
         self.handshake_timeout = HANDSHAKE_TIMEOUT
@@ -299,6 +300,9 @@ class AgentConnection:
         kind = frame.kind
         if kind is Kind.NOTIFICATION:
             assert frame.msg is not None
+            if F.is_amux_method(frame.method):
+                self._refuse_reserved(frame)
+                return
             if (self._replaying or self._late_replay) and _is_history(frame.msg):
                 self.replayed_updates += 1
                 return
@@ -309,6 +313,15 @@ class AgentConnection:
             self.invalid_lines += 1
             text = frame.raw[:500].decode("utf-8", "replace")
             self.agent_log.append(f"invalid stdout line ({frame.problem}): {text}")
+
+    def _refuse_reserved(self, frame: Frame) -> None:
+        """SPEC §4.1: the ``amux/`` namespace belongs to amux. An agent notification in it
+        is never applied, fanned out or recorded (it could fake a queued prompt that the
+        next send would run, a finished turn, a rename, a permission prompt…): counted
+        and shown in the agent log only."""
+        self.reserved_notifications += 1
+        text = frame.raw[:300].decode("utf-8", "replace")
+        self.agent_log.append(f"refused a notification in amux's own namespace: {text}")
 
     def _on_request(self, proc: AgentProcess, frame: Frame) -> None:
         method = frame.method or ""
@@ -331,6 +344,10 @@ class AgentConnection:
             )
 
     def _on_exit(self, proc: AgentProcess, code: int) -> None:
+        if proc.stdout_closed_early:
+            self.agent_log.append(
+                "the agent closed its stdout but kept running: treated as exited and stopped"
+            )
         if proc is self.proc:
             self._link.agent_exited(code, requested=self._stop_requested)
 

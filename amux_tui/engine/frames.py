@@ -35,6 +35,7 @@ ROOM_RENAMED = "amux/room_renamed"
 # amux extensions beyond the acp-mux vocabulary (kept in the log, ignored by older readers)
 SESSION_RESUMED = "amux/session_resumed"  # a restarted agent took the same ACP session back
 NOTICE = "amux/notice"  # a note for the transcript, e.g. the first-run welcome
+AGENT_EXITED = "amux/agent_exited"  # the agent process ended (the compaction process bound)
 
 # --- ACP methods ------------------------------------------------------------------------
 INITIALIZE = "initialize"
@@ -98,6 +99,38 @@ QUEUE_CAP = 6
 def is_amux_method(method: Any) -> bool:
     """True for a method in amux's own namespace."""
     return isinstance(method, str) and method.startswith(AMUX_NAMESPACE)
+
+
+_NOT_AMUX = object()
+
+
+def amux_room_id(frame: Any) -> Any:
+    """The ``params.roomId`` of an ``amux/*`` frame (None when it has none), or
+    ``NOT_AMUX`` for any other frame."""
+    method = frame.get("method") if type(frame) is dict else None
+    if type(method) is not str or not method.startswith(AMUX_NAMESPACE):
+        return _NOT_AMUX
+    params = frame.get("params")
+    room_id = params.get("roomId") if type(params) is dict else None
+    return room_id if type(room_id) is str else None
+
+
+NOT_AMUX = _NOT_AMUX
+
+
+def made_by_amux(frame: Any, *room_ids: str | None) -> bool:
+    """Whether a recorded frame may be applied as one of amux's own (SPEC §4.1).
+
+    Frames outside the ``amux/`` namespace are the agent's and always qualify. An
+    ``amux/*`` frame qualifies only when its ``params.roomId`` is one of ``room_ids`` (the
+    room's id, and the id its log was written under): amux writes the id on every frame
+    it emits, and never sends it to the agent. Since the gate refuses agent notifications
+    in the namespace they are no longer recorded at all; this rule keeps the ones an older
+    amux recorded verbatim (which carry no or another ``roomId``) from coming back as
+    amux's own after a restart.
+    """
+    room_id = amux_room_id(frame)
+    return room_id is NOT_AMUX or (room_id is not None and room_id in room_ids)
 
 
 def notification(method: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -178,9 +178,14 @@ def fold_log(
 
 
 def hydrate(path: Path, room_id: str) -> Hydrated:
-    """Load ``path`` and fold it. Queue items pending at the end come back held (§4.3)."""
+    """Load ``path`` and fold it. Queue items pending at the end come back held (§4.3),
+    and no compaction is active (the process bound, §4.6).
+
+    Raises ``OSError`` (:class:`~amux_tui.private.UnsafePath` included) when the log
+    cannot or must not be read; a missing log is an empty room."""
     model = RoomModel(room_id)
     load = fold_log(path, model)
     for item in model.state.queue:
         item.held = True
+    model.process_ended()  # the agent that ran before this restart is gone (SPEC §4.6)
     return Hydrated(model, load, closing_frames(model))

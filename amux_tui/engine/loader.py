@@ -33,15 +33,26 @@ import msgspec
 
 from amux_tui.acp.framing import invalid_utf8_at
 from amux_tui.engine.lock import RoomsLock, held_by_this_process
+from amux_tui.private import open_private
 
-__all__ = ["FORMAT_VERSION", "CheckReport", "LoadResult", "Record", "check_log", "load_log"]
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_U64",
+    "CheckReport",
+    "LoadResult",
+    "Record",
+    "check_log",
+    "load_log",
+]
 
 FORMAT_VERSION = 1
+MAX_U64 = (1 << 64) - 1  # acp-mux reads seq and segment_id as u64: larger is a bad record
 MAX_BAD_LINE_NUMBERS = 100
 # Bytes read per block: large enough to amortise, small enough to bound peak memory.
 _BLOCK_SIZE = 16 << 20
 
 F = TypeVar("F")
+# ge=0 is checked by msgspec; the u64 ceiling by the scan (msgspec bounds stop at int64).
 _U64 = Annotated[int, msgspec.Meta(ge=0)]
 
 
@@ -79,8 +90,9 @@ class LoadResult:
 
     Attributes:
         records: every valid record, in file order.
-        bad_lines: lines that are not UTF-8, not JSON, not a record, or have ``v < 1``
-            (``v > 1`` lines are counted in ``newer_version_lines`` instead).
+        bad_lines: lines that are not UTF-8, not JSON, not a record (a ``seq`` or
+            ``segment_id`` beyond u64 included), or have ``v < 1`` (``v > 1`` lines are
+            counted in ``newer_version_lines`` instead).
         blank_lines: empty or whitespace-only lines (skipped, harmless).
         torn_tail: the last line had no trailing newline and is not a complete JSON value
             (amux died mid-write); it is not loaded and ``ReplayLog.open`` truncates it.
@@ -92,10 +104,11 @@ class LoadResult:
         max_seq: highest seq among records and newer-version lines carrying an integer
             ``seq`` (so appending never reuses a seq a newer amux wrote); 0 if none.
         seq_gaps: places where a record's seq is not the previous record's seq + 1 (the
-            first record is expected to be seq 1).
+            first record is expected to be seq 1). A newer-version line holds its seq in
+            that sequence, so lines a newer amux wrote are never reported as gaps.
         seq_disorder: the subset of those where seq did not increase at all.
-        newer_version_lines: lines with an integer ``v > 1``: kept out of ``records``,
-            never rewritten.
+        newer_version_lines: lines with an integer ``v > 1`` (foreign versions): kept out
+            of ``records``, never rewritten.
     """
 
     records: list[Record[Any]] = field(default_factory=list)
@@ -153,12 +166,14 @@ def _gc_paused() -> Iterator[None]:
 class _Scan:
     """Counters shared by the fast loop and the slow classifier."""
 
-    __slots__ = ("res", "newer_max_seq", "seqs")
+    __slots__ = ("res", "newer_max_seq", "seqs", "newer_seqs")
 
     def __init__(self) -> None:
         self.res = LoadResult()
         self.newer_max_seq = 0
         self.seqs: list[int] = []  # seqs of records handed to a sink (not kept in res)
+        # (records read before it, seq) of each newer-version line: its place in the order
+        self.newer_seqs: list[tuple[int, int]] = []
 
     def bad(self, lineno: int) -> None:
         res = self.res
@@ -184,8 +199,9 @@ class _Scan:
             if type(v) is int and v > FORMAT_VERSION:
                 self.res.newer_version_lines += 1
                 seq = obj.get("seq")
-                if type(seq) is int and seq > self.newer_max_seq:
-                    self.newer_max_seq = seq
+                if type(seq) is int and 0 < seq <= MAX_U64:
+                    self.newer_max_seq = max(self.newer_max_seq, seq)
+                    self.newer_seqs.append((len(self.seqs) + len(self.res.records), seq))
                 return
         self.bad(lineno)
 
@@ -218,6 +234,9 @@ class _Scan:
                 except Exception:  # noqa: BLE001 - any failure means "not a record"; classify says why
                     classify(line, lineno)
                     continue
+                if (rec.seq | rec.segment_id) > MAX_U64:  # not a u64: a bad record
+                    self.bad(lineno)
+                    continue
                 if append is not None:
                     append(rec)
                 else:
@@ -233,15 +252,23 @@ class _Scan:
         seqs = self.seqs or [r.seq for r in res.records]
         if seqs:
             res.max_seq = max(seqs)
-            # The common case (1, 2, 3, …) is one C-level list comparison.
-            if seqs != list(range(1, len(seqs) + 1)):
-                prev = 0
-                for s in seqs:
-                    if s != prev + 1:
-                        res.seq_gaps += 1
-                        if s <= prev:
-                            res.seq_disorder += 1
-                    prev = s
+        if self.newer_seqs:  # a newer amux's lines hold their seqs: they are not gaps
+            merged: list[int] = []
+            prev = 0
+            for pos, seq in self.newer_seqs:
+                merged += seqs[prev:pos]
+                merged.append(seq)
+                prev = pos
+            seqs = merged + seqs[prev:]
+        # The common case (1, 2, 3, …) is one C-level list comparison.
+        if seqs and seqs != list(range(1, len(seqs) + 1)):
+            prev = 0
+            for s in seqs:
+                if s != prev + 1:
+                    res.seq_gaps += 1
+                    if s <= prev:
+                        res.seq_disorder += 1
+                prev = s
         res.max_seq = max(res.max_seq, self.newer_max_seq)
         return res
 
@@ -260,7 +287,11 @@ def load_log(
         sink: called with ``(record, line)`` for each record instead of keeping it in
             ``records`` (which then stays empty; the counters are filled as usual).
 
-    Never raises for bad content; I/O errors other than a missing file propagate.
+    The file is opened with :func:`~amux_tui.private.open_private` (no symlinks, only a
+    regular file you own that others cannot write, never blocking on a FIFO).
+
+    Never raises for bad content; I/O errors other than a missing file propagate
+    (:class:`~amux_tui.private.UnsafePath` for a file amux refuses to read).
     """
     scan = _Scan()
     res = scan.res
@@ -269,7 +300,7 @@ def load_log(
     else:
         decoder = _ANY_DECODER if decode_frames else _RAW_DECODER
     try:
-        f = open(path, "rb")  # noqa: SIM115 - closed by the with below
+        f = os.fdopen(open_private(path), "rb")
     except FileNotFoundError:
         return res
     lineno = 0
@@ -317,7 +348,8 @@ class CheckReport:
     """What ``amux check`` says about one log.
 
     ``ok`` is true when there are no bad lines, no seq gaps or disorder and no torn
-    tail left (a tail that ``repair`` truncated no longer counts).
+    tail left (a tail that ``repair`` truncated no longer counts). Lines of a newer
+    format version are reported but are not a fault: they are left alone.
     """
 
     room_id: str
@@ -352,7 +384,7 @@ def check_log(path: Path, *, repair: bool) -> CheckReport:
         res = load_log(path)
         repaired = False
         if repair and (res.torn_tail or res.missing_newline):
-            with open(path, "r+b") as f:
+            with os.fdopen(open_private(path, os.O_RDWR), "r+b") as f:
                 size = f.seek(0, os.SEEK_END)
                 if res.torn_tail and size > res.valid_size:
                     f.truncate(res.valid_size)

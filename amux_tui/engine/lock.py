@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from amux_tui.paths import ensure_private_dir
+from amux_tui.private import ensure_private_dir, open_private
 
 __all__ = [
     "LOCK_FILE_NAME",
@@ -118,7 +118,8 @@ class RoomsLock:
         if self._fd >= 0:
             return
         ensure_private_dir(self.rooms_dir)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        # Never through a symlink: the pid is written into (and truncated in) this file.
+        fd = open_private(self.path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

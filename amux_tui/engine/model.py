@@ -53,13 +53,23 @@ def text_chunk_of(frame: Any) -> TextChunk | None:
 class RoomModel:
     """Facts and transcript of one room, folded from its frames in record order."""
 
-    __slots__ = ("state", "transcript", "status_changed", "attention")
+    __slots__ = (
+        "state", "transcript", "status_changed", "attention", "foreign_amux_frames", "log_room_id",
+    )  # fmt: skip
 
     def __init__(self, room_id: str) -> None:
         self.state = RoomState(room_id)
         self.transcript = Transcript(self.state)
         self.status_changed = False
         self.attention: str | None = None
+        # Recorded amux/* frames not made by amux for this room (F.made_by_amux): an old
+        # log's verbatim agent lines. Counted and kept in the log, never applied.
+        self.foreign_amux_frames = 0
+        # The roomId of the log's first amux/* record: the id the log was written under.
+        # It differs from the room's id only for a room reopened from the archive under a
+        # new id (its earlier frames keep the old one). The first amux/* record is amux's
+        # own (a room's first frames are made before its agent runs).
+        self.log_room_id: str | None = None
 
     def apply(
         self, frame: Any, seq: int = 0, segment_id: int = 0, recorded_at: str = ""
@@ -72,6 +82,15 @@ class RoomModel:
             self.status_changed = False
             self.state.count(seq, segment_id, recorded_at)
             return self.transcript.text_chunk(chunk.message_id, chunk.text, seq)
+        if self.log_room_id is None:
+            first = F.amux_room_id(frame)
+            if type(first) is str:
+                self.log_room_id = first
+        if not F.made_by_amux(frame, self.state.room_id, self.log_room_id):
+            self.status_changed = False
+            self.state.count(seq, segment_id, recorded_at)
+            self.foreign_amux_frames += 1
+            return []
         pending = self.transcript.pending_count
         self.status_changed = self.state.apply(frame, seq, segment_id, recorded_at)
         if not isinstance(frame, dict):
@@ -81,6 +100,12 @@ class RoomModel:
             self.status_changed = True  # "needs you" appeared, grew or went away
         self.attention = _attention(frame)
         return blocks
+
+    def process_ended(self) -> bool:
+        """No compaction outlives its agent process (:meth:`RoomState.process_ended`)."""
+        changed = self.state.process_ended()
+        self.status_changed = changed
+        return changed
 
     # ---- what the room and its views read ---------------------------------------------
     @property

@@ -31,18 +31,18 @@ from amux_tui.engine.connection import AgentConnection, AgentLaunch, StartFailed
 from amux_tui.engine.hydrate import hydrate
 from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.meta import RoomMeta
+from amux_tui.engine.meta_saver import MetaSaver
 from amux_tui.engine.model import RoomModel
 from amux_tui.engine.state import QueueItem, RoomState
-from amux_tui.engine.store import LoadResult, ReplayLog, write_json_atomic
+from amux_tui.engine.store import LoadResult, ReplayLog
 from amux_tui.engine.timeutil import now_rfc3339
 from amux_tui.engine.transcript import Transcript
-from amux_tui.engine.transcript_blocks import Block, Permission
+from amux_tui.engine.transcript_blocks import Block, Permission, UserPrompt
 from amux_tui.text import plain
 
 logger = logging.getLogger("amux.room")
 
 FORCE_STOP_AFTER = 10.0  # seconds after cancel before force stop is offered (SPEC §4.2)
-META_SAVE_DELAY = 0.3  # metadata changes are batched into one atomic write
 
 
 class RoomSubscriber:
@@ -89,9 +89,11 @@ class Room:
         self.model = RoomModel(meta.room_id)
         self.agent = AgentConnection(launch, self)
         self.load_result: LoadResult | None = None
+        self.load_error: str | None = None  # why the log could not be loaded (retry: restart)
+        self.meta_problem: str | None = None  # what was wrong with <roomId>.json at startup
         self.failure: str | None = None
         self.exit_code: int | None = meta.exit_code
-        self.write_error: str | None = None
+        self.log_error: str | None = None  # the log's current write failure
         self.cancel_requested_at: float | None = None
         self.force_stop_after = FORCE_STOP_AFTER
         self._log: ReplayLog | None = None
@@ -101,7 +103,10 @@ class Room:
         self._closing = False
         self._load_task: asyncio.Task[None] | None = None
         self._start_task: asyncio.Task[None] | None = None
-        self._meta_timer: asyncio.TimerHandle | None = None
+        self._unannounced: list[str] = []  # peers that subscribed before the log was loaded
+        self._meta = MetaSaver(
+            meta_path, self._meta_payload, self._on_meta_error, self._on_write_recovered
+        )
         self._bg: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle = asyncio.Event()
@@ -112,7 +117,10 @@ class Room:
         """Hydrate the room from its log (in a worker thread) and open the log for appends.
 
         Idempotent; concurrent callers share one load. A turn the log shows unsettled
-        (amux died mid-turn) is recorded as interrupted.
+        (amux died mid-turn) is recorded as interrupted. A log that cannot or must not be
+        read (a directory or FIFO in its place, a symlink, another user's file, a log at
+        the largest seq) does not raise: the room becomes ``failed`` with the reason and
+        the fix, and the next :meth:`load` (a restart) tries again.
         """
         if self._log is not None:
             return
@@ -121,21 +129,38 @@ class Room:
         await asyncio.shield(self._load_task)
 
     async def _load(self) -> None:
-        hydrated = await asyncio.to_thread(hydrate, self.log_path, self.id)
-        self.open_log(hydrated.model, ReplayLog.open(self.log_path, hydrated.load), hydrated.load)
+        try:
+            hydrated = await asyncio.to_thread(hydrate, self.log_path, self.id)
+            log = ReplayLog.open(self.log_path, hydrated.load)
+        except OSError as exc:
+            self._load_task = None  # the next load (a restart) tries again
+            self.load_error = str(exc)
+            logger.error("room %s: cannot load its log: %s", self.id, exc)
+            self._fail(f"cannot load the room's log: {exc}")
+            return
+        if self.load_error is not None:  # a retried load worked: not failed any more
+            self.load_error = None
+            if self._lifecycle is Lifecycle.FAILED:
+                self._lifecycle, self.failure = Lifecycle.NOT_STARTED, None
+        self.open_log(hydrated.model, log, hydrated.load)
         for frame in hydrated.closing:
             self._gate(frame)
         if hydrated.closing:
             self.log.flush()
+        if self.meta_problem is not None:
+            self._rebuild_meta()
 
     def open_log(self, model: RoomModel, log: ReplayLog, load: LoadResult) -> None:
         """Take over ``model`` (folded from ``log``'s file) and append to ``log`` from now on."""
         self.model, self._log, self.load_result = model, log, load
         self._loop = _running_loop()  # None: made before the app's loop runs (tests, scripts)
-        log.on_error = self._on_write_error
-        log.on_recover = self._on_write_recovered
+        log.on_error = self._on_log_error
+        log.on_recover = self._on_log_recovered
         self._idle_check()
         self._changed()
+        for peer_id in self._unannounced:
+            self._emit(F.PEER_JOINED, peerId=peer_id)
+        self._unannounced.clear()
 
     @property
     def loaded(self) -> bool:
@@ -145,8 +170,19 @@ class Room:
     def log(self) -> ReplayLog:
         """The room's replay log (only once :meth:`load` has run)."""
         if self._log is None:
+            if self.load_error is not None:
+                raise RoomError(f"the room's log could not be loaded ({self.load_error})")
             raise RoomError("the room is still loading; try again in a moment")
         return self._log
+
+    @property
+    def write_error(self) -> str | None:
+        """What could not be written (the log, else the metadata), for the room's header."""
+        if self.log_error is not None:
+            return f"log write failed: {self.log_error}"
+        if self._meta.error is not None:
+            return f"metadata write failed: {self._meta.error}"
+        return None
 
     def record(self, frame: dict[str, Any]) -> None:
         """Record an amux frame through the gate (a notice, a repair)."""
@@ -229,21 +265,36 @@ class Room:
         """Attach ``sub``; a peer (``peer_id``) is announced with ``amux/peer_joined``.
 
         ``peer_id=None`` attaches silently: an observer inside amux (a control-socket
-        client following its own prompt), not a viewer of the room.
+        client following its own prompt), not a viewer of the room. A room whose log could
+        not be loaded (yet) still reports its status to ``sub``, and records the join once
+        the log loads.
         """
         self._subscribers.append(sub)
-        if peer_id is not None:
+        if peer_id is None:
+            return
+        if self.loaded:
             self._emit(F.PEER_JOINED, peerId=peer_id, peerName=peer_name)
+        else:
+            self._unannounced.append(peer_id)
 
     def unsubscribe(self, sub: RoomSubscriber, *, peer_id: str | None = F.LOCAL_PEER) -> None:
         if sub in self._subscribers:
             self._subscribers.remove(sub)
-            if peer_id is not None and self._log is not None and not self._log.closed:
+            if peer_id is None:
+                return
+            if peer_id in self._unannounced:
+                self._unannounced.remove(peer_id)
+            elif self._log is not None and not self._log.closed:
                 self._emit(F.PEER_LEFT, peerId=peer_id)
 
     # ---- the broadcast gate ---------------------------------------------------------------------
     def _gate(self, frame: dict[str, Any], raw: bytes | None = None) -> None:
         """Record → model → subscribers. ``raw`` is the agent's line, recorded verbatim."""
+        if raw is not None and F.is_amux_method(frame.get("method")):
+            # SPEC §4.1: the namespace is amux's. The connection refuses such agent lines
+            # before they get here; this keeps the gate itself from ever recording one.
+            logger.error("room %s: refused an agent frame in the amux/ namespace", self.id)
+            return
         model = self.model
         if frame.get("method") == F.SEGMENT_STARTED:
             segment_id = F.parse_id(frame["params"].get("segmentId"), "seg")
@@ -295,21 +346,31 @@ class Room:
         else:
             self._idle.clear()
 
-    def _on_write_error(self, exc: Exception) -> None:
-        # The store may report from the fsync worker thread: hop back to the room's loop.
-        if not self._on_own_loop(lambda: self._on_write_error(exc)):
+    def _on_log_error(self, exc: Exception) -> None:
+        # The store reports from its flusher or fsync thread: hop back to the room's loop.
+        if not self._on_own_loop(lambda: self._on_log_error(exc)):
             return
-        self.write_error = f"log write failed: {exc}"
-        logger.error("room %s: %s", self.id, self.write_error)
+        self.log_error = str(exc)
+        logger.error("room %s: log write failed: %s", self.id, exc)
         self._changed()
 
-    def _on_write_recovered(self) -> None:
-        if not self._on_own_loop(self._on_write_recovered):
+    def _on_log_recovered(self) -> None:
+        if not self._on_own_loop(self._on_log_recovered):
             return
-        if self.write_error is not None:
+        if self.log_error is not None:
             logger.warning("room %s: log writes work again", self.id)
-        self.write_error = None
+        self.log_error = None
+        if self._meta.error is not None:
+            self._save_meta_soon()  # there is space again: the metadata too
         self._changed()
+
+    def _on_meta_error(self, exc: Exception) -> None:
+        if self._on_own_loop(lambda: self._on_meta_error(exc)):
+            self._changed()
+
+    def _on_write_recovered(self) -> None:
+        if self._on_own_loop(self._on_write_recovered):
+            self._changed()
 
     def _on_own_loop(self, again: Any) -> bool:
         """True when called on the room's loop; otherwise schedule ``again`` there."""
@@ -562,6 +623,11 @@ class Room:
     async def start(self) -> None:
         """Spawn, handshake and open or resume the ACP session (SPEC §3.3–3.4)."""
         await self.load()
+        if not self.loaded or self._closing:
+            return  # the log could not be loaded: the room shows why (failed)
+        if self.agent.launch is None:
+            self._fail(self.agent_unknown_reason())
+            return
         self._lifecycle, self.failure, self.exit_code = Lifecycle.STARTING, None, None
         self._changed()
         recorded = self.model.state.acp_session_id or self.meta.acp_session_id
@@ -663,6 +729,10 @@ class Room:
             self._emit(F.TURN_INTERRUPTED, amuxTurnId=turn_id, reason=F.INTERRUPTED_AGENT_EXIT)
             self.cancel_requested_at = None
             self._sync_log()
+        if self.loaded and not self.log.closed:
+            # The process bound of SPEC §4.6 is part of this frame's fold: no compaction
+            # outlives its agent, live and after a restart alike.
+            self._emit(F.AGENT_EXITED, exitCode=code, requested=requested)
         for item in self.model.state.queue:  # nothing runs on its own against a dead agent
             item.held = True
         if requested:
@@ -745,29 +815,51 @@ class Room:
         self._spawn(asyncio.to_thread(log.sync))
 
     def _save_meta_soon(self) -> None:
-        if self.meta_path is None:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.save_meta()
-            return
-        if self._meta_timer is None:
-            self._meta_timer = loop.call_later(META_SAVE_DELAY, self._save_meta_async)
+        self._meta.soon()
 
-    def _save_meta_async(self) -> None:
-        self._meta_timer = None
-        self._spawn(asyncio.to_thread(self.save_meta))
-
-    def save_meta(self) -> None:
-        if self.meta_path is None:
-            return
+    def _meta_payload(self) -> dict[str, Any]:
         self.meta.queue_held = self.queue_held
         self.meta.title = self.title
-        try:
-            write_json_atomic(self.meta_path, self.meta.to_json())
-        except OSError as exc:
-            self._on_write_error(exc)
+        return self.meta.to_json()
+
+    def save_meta(self) -> bool:
+        """Write the metadata now; False (reported on the room, retried) if it failed."""
+        return self._meta.now()
+
+    def forget_unsaved_meta(self) -> None:
+        """The user saved the metadata elsewhere, or gave it up: stop retrying it."""
+        self._meta.forget()
+
+    @property
+    def meta_error(self) -> str | None:
+        """Why the last metadata write failed (None: it worked)."""
+        return self._meta.error
+
+    @property
+    def meta_unsaved(self) -> bool:
+        """A metadata change that is not on disk (the last write failed)."""
+        return self._meta.error is not None and self._meta.dirty
+
+    def _rebuild_meta(self) -> None:
+        """The metadata file was missing or corrupt: take back what the log can tell
+        (title and session id come from the model; the prompt history from the turns).
+        The agent and working directory it cannot tell: the room asks for them."""
+        if not self.meta.history:
+            prompts = [b.text for b in self.model.blocks if isinstance(b, UserPrompt) and b.text]
+            self.meta.history = prompts[-200:]
+        if self.model.title:
+            self.meta.title = self.model.title
+        if self.model.state.acp_session_id:
+            self.meta.acp_session_id = self.model.state.acp_session_id
+
+    def agent_unknown_reason(self) -> str:
+        """Why the room has no agent to start, and what to do (a failure message)."""
+        if self.meta_problem is not None and self.meta_path is not None:
+            return (
+                f"its metadata {self.meta_path.name} {self.meta_problem}, so its agent is "
+                "unknown; press r to choose the agent"
+            )
+        return "no agent is recorded for this room; press r to choose the agent"
 
     async def close(self) -> None:
         """Clean quit: cancel an active turn, stop the agent, sync log and metadata.
@@ -791,17 +883,14 @@ class Room:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._idle.wait(), 2.0)
         await self.stop()
-        if self._meta_timer is not None:
-            self._meta_timer.cancel()
-            self._meta_timer = None
         for task in list(self._bg):
             try:
                 await task
             except Exception:
                 logger.exception("background task failed")
-        self.save_meta()
+        await self._meta.stop()  # unsaved metadata stays listed by meta_unsaved
         if self._log is not None:
-            self._log.close()
+            await self._log.close_async()  # unwritten bytes stay in the log, never dropped
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -21,9 +21,21 @@ if TYPE_CHECKING:
     from amux_tui.engine.room import Room
 
 
+def read_meta(rooms_dir: Path, room_id: str) -> tuple[RoomMeta, str | None]:
+    """A room's metadata and what was wrong with its file (never raises for the file:
+    one amux refuses to read gives defaults and the reason)."""
+    try:
+        return RoomMeta.load(rooms_dir / f"{room_id}.json", room_id)
+    except OSError as exc:
+        return RoomMeta(room_id=room_id, title=room_id), str(exc)
+
+
 def read_room(rooms_dir: Path, room_id: str) -> tuple[RoomMeta, Hydrated]:
-    """Metadata and hydrated model of one room, with closing frames applied in memory."""
-    meta = RoomMeta.read(rooms_dir / f"{room_id}.json", room_id)
+    """Metadata and hydrated model of one room, with closing frames applied in memory.
+
+    Raises ``OSError`` (:class:`~amux_tui.private.UnsafePath` included) when the log
+    cannot or must not be read."""
+    meta, _problem = read_meta(rooms_dir, room_id)
     hydrated = hydrate(rooms_dir / f"{room_id}.jsonl", room_id)
     model = hydrated.model
     seq = model.state.last_seq
@@ -71,6 +83,9 @@ def snapshot(
         "badLines": bad_lines,
         **state.snapshot(),
     }
+    if model.foreign_amux_frames:
+        # amux/* lines amux did not make (an older amux recorded an agent's verbatim)
+        out["foreignAmuxFrames"] = model.foreign_amux_frames
     if live is not None:
         out["live"] = live
     return out
@@ -91,8 +106,11 @@ def room_snapshot(room: Room) -> dict[str, Any]:
         "exitCode": room.exit_code,
         "resumeVia": agent.resume_via,
         "invalidStdoutLines": agent.invalid_lines,
+        "reservedNotifications": agent.reserved_notifications,
         "replayedUpdates": agent.replayed_updates,
         "writeError": room.write_error,
+        "loadError": room.load_error,
+        "metadataProblem": room.meta_problem,
         "agentInfo": agent.agent_info or None,
         "pendingPermissions": len(room.pending_permissions),
     }
@@ -153,5 +171,5 @@ def find_room_id(rooms_dir: Path, ref: str) -> str | None:
     from amux_tui.engine.engine import discover_room_ids, resolve_room_ref
 
     ids = discover_room_ids(rooms_dir)
-    titles = {rid: RoomMeta.read(rooms_dir / f"{rid}.json", rid).title for rid in ids}
+    titles = {rid: read_meta(rooms_dir, rid)[0].title for rid in ids}
     return resolve_room_ref(ref, titles, {rid: rid for rid in ids})

@@ -170,6 +170,18 @@ class RoomState:
         # started, so a lost `done` can never leave the badge stuck — live or rehydrated.
         self.compaction.active = False
 
+    def process_ended(self) -> bool:
+        """The process bound (SPEC §4.6): no compaction outlives the agent process that
+        ran it. Applied when ``amux/agent_exited`` is recorded (live, and when rehydrating
+        it) and at the end of hydration, since a restarted amux has no agent from before.
+        Count and history are untouched, no frame is emitted. True if it changed."""
+        changed = self.compaction.active
+        self.compaction.active = False
+        return changed
+
+    def _agent_exited(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:
+        self.process_ended()
+
     def _queue_added(self, p: dict[str, Any], seq: int, segment_id: int, at: str) -> None:
         qid = p.get("queueItemId")
         n = F.parse_id(qid, "q")
@@ -352,6 +364,7 @@ _HANDLERS: dict[str, _Handler] = {
     F.COMPACTION_STARTED: RoomState._compaction_started,
     F.COMPACTION_DONE: RoomState._compaction_done,
     F.ROOM_RENAMED: RoomState._renamed,
+    F.AGENT_EXITED: RoomState._agent_exited,
 }
 _UPDATES: dict[str, Callable[[RoomState, dict[str, Any]], bool]] = {
     F.SESSION_INFO_UPDATE: RoomState._session_info,

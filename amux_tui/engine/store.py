@@ -8,10 +8,15 @@ Reading lives in :mod:`amux_tui.engine.loader`, the lock in :mod:`amux_tui.engin
 both are re-exported here so callers need one import.
 
 Durability (SPEC §5.2) is :class:`ReplayLog`'s job: appends are buffered in memory and
-reach the OS within ``flush_interval`` (50 ms) through an asyncio timer, at once when the
-buffer passes ``flush_threshold``, and on :meth:`ReplayLog.flush`; :meth:`ReplayLog.sync`
-adds an ``fsync`` (turn settlement, clean quit). Write failures never escape ``append``:
-the bytes stay buffered, in order, and are retried.
+written by one flusher thread per process once the oldest buffered frame is
+``flush_interval`` (20 ms) old, so a recorded frame reaches the OS within 50 ms however
+busy the event loop is; at once when the buffer passes ``flush_threshold``; and on
+:meth:`ReplayLog.flush`. :meth:`ReplayLog.sync` adds an ``fsync`` (turn settlement, clean
+quit). Write failures never escape ``append``: the bytes stay buffered, in order, and are
+retried; the file is cut back to its last complete line, so what is on disk is always
+whole records and what is buffered always continues it exactly. Bytes a closing log
+could not write are kept (:attr:`ReplayLog.unwritten`) until they are written, saved
+elsewhere or explicitly dropped: nothing is lost silently.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import secrets
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Container
 from pathlib import Path
 from types import TracebackType
@@ -37,6 +43,7 @@ import msgspec
 from amux_tui.acp.framing import invalid_utf8_at
 from amux_tui.engine.loader import (
     FORMAT_VERSION,
+    MAX_U64,
     CheckReport,
     LoadResult,
     Record,
@@ -45,7 +52,7 @@ from amux_tui.engine.loader import (
 )
 from amux_tui.engine.lock import RoomsLock, StoreLockedError
 from amux_tui.engine.timeutil import format_rfc3339
-from amux_tui.paths import ensure_private_dir
+from amux_tui.private import ensure_private_dir, open_private
 
 __all__ = [
     "ARCHIVE_DIR_NAME",
@@ -53,6 +60,7 @@ __all__ = [
     "META_SUFFIX",
     "CheckReport",
     "LoadResult",
+    "LogExhausted",
     "Record",
     "ReplayLog",
     "RoomsLock",
@@ -67,13 +75,15 @@ __all__ = [
     "write_json_atomic",
 ]
 
-log = logging.getLogger("amux.store")
+_log = logging.getLogger("amux.store")
 
 ARCHIVE_DIR_NAME = "archive"
 LOG_SUFFIX = ".jsonl"
 META_SUFFIX = ".json"
-FLUSH_INTERVAL = 0.05  # SPEC §5.2: a recorded frame reaches the OS within 50 ms
-FLUSH_THRESHOLD = 1 << 20  # flush synchronously past 1 MiB, so no event loop is needed
+FLUSH_BOUND = 0.05  # SPEC §5.2: a recorded frame reaches the OS within 50 ms
+FLUSH_INTERVAL = 0.01  # the flusher writes a buffer once its oldest frame is this old
+FLUSH_THRESHOLD = 1 << 20  # append itself writes past 1 MiB buffered (a memory bound)
+MAX_SEQ = MAX_U64  # acp-mux's seq is a u64: a log at this seq cannot take another record
 RETRY_INTERVAL = 1.0  # back-off after a failed write (disk full stays full for a while)
 
 # Indirection so tests can inject write faults (ENOSPC, partial writes) without
@@ -82,10 +92,25 @@ _os_write = os.write
 
 _encode_into = msgspec.json.Encoder().encode_into
 _time_ns = time.time_ns
-# Returns None instead of raising when no loop runs: append checks it on every frame.
-_get_running_loop = asyncio._get_running_loop
+_monotonic = time.monotonic
 _validate_json = msgspec.json.Decoder(msgspec.Raw).decode
 _ROOM_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+class LogExhausted(OSError):
+    """The log holds the largest seq its format allows (2^64 - 1): it cannot take another
+    record. Never silently wrapped or exceeded (acp-mux reads seq as a u64)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        super().__init__(
+            errno.EOVERFLOW,
+            f"{path} has reached the largest seq a log can hold (2^64 - 1); "
+            "archive the room and start a new one",
+        )
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 def room_id_ok(room_id: str) -> bool:
@@ -121,23 +146,91 @@ def _raw_frame(frame: bytes | bytearray | memoryview) -> bytes:
     return raw
 
 
+class _Flusher:
+    """The one thread of the process that writes buffered log lines on time.
+
+    SPEC §5.2: a recorded frame reaches the OS within 50 ms *however busy the UI is*; a
+    timer on the event loop fires only when the loop gets round to it, which under load
+    is hundreds of ms late. This thread wakes when a log's buffer goes from empty to
+    non-empty, sleeps until that frame is ``flush_interval`` old, and writes (``os.write``
+    releases the GIL; the thread needs the GIL only briefly, and Python hands it over at
+    least every ``sys.getswitchinterval()``, 5 ms). ``append`` pays one ``Event.set`` per
+    flush cycle, not per frame.
+    """
+
+    def __init__(self) -> None:
+        self._logs: weakref.WeakSet[ReplayLog] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def register(self, log: ReplayLog) -> None:
+        with self._lock:
+            self._logs.add(log)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="amux-log-flusher", daemon=True
+                )
+                self._thread.start()
+
+    def unregister(self, log: ReplayLog) -> None:
+        with self._lock:
+            self._logs.discard(log)
+
+    def poke(self) -> None:
+        """Something became due (or will be): look again."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        timeout: float | None = None
+        while True:
+            self._wake.wait(timeout)
+            self._wake.clear()
+            with self._lock:
+                logs = list(self._logs)
+            timeout = None
+            for log in logs:
+                due = log._flush_due()
+                if due is None:
+                    continue
+                if due <= time.monotonic():
+                    try:
+                        log._background_flush()
+                    except Exception:  # noqa: BLE001 - the thread must outlive any one log
+                        _log.exception("replay log %s: background flush failed", log.path)
+                    due = log._flush_due()
+                    if due is None:
+                        continue
+                wait = max(due - time.monotonic(), 0.001)
+                timeout = wait if timeout is None else min(timeout, wait)
+
+
+_flusher = _Flusher()
+
+
 class ReplayLog:
     """Append side of one room's log ``<rooms_dir>/<room_id>.jsonl``.
 
-    Thread-safety: ``append`` is meant for the room's event-loop thread; ``flush``,
-    ``sync`` and ``close`` may run in a worker thread (``asyncio.to_thread``) at the
-    same time. ``on_error``/``on_recover`` are called on whichever thread hit the
+    Thread-safety: ``append`` is meant for one thread (the room's event loop); the
+    flusher thread, ``flush``, ``sync`` and ``close`` may run in other threads at the same
+    time. ``on_error``/``on_recover`` are called on whichever thread hit the
     failure/recovery, so a UI must hop back to its loop (``call_soon_threadsafe``).
+
+    The file is opened with :func:`~amux_tui.private.open_private`: never through a
+    symbolic link, only as a regular file you own (created 0600).
 
     Args:
         path: the log file (created 0600 if missing; its directory must be writable).
         next_seq: seq of the next record (``max_seq + 1`` of what is on disk).
-        flush_interval: longest time a buffered frame waits for the OS (needs a running
-            asyncio loop at ``append`` time; without one, call :meth:`flush`).
+        flush_interval: age of the oldest buffered frame at which the flusher thread
+            writes the buffer (20 ms, well inside SPEC §5.2's 50 ms).
         on_error: called once per new write failure (not once per retry).
         on_recover: called when writing works again after a failure.
-        flush_threshold: buffered bytes that trigger an immediate write.
+        flush_threshold: buffered bytes at which ``append`` itself writes (a memory bound).
         retry_interval: back-off before automatic retries after a failure.
+
+    Raises:
+        LogExhausted: ``next_seq`` is past the largest seq the format allows (u64).
     """
 
     def __init__(
@@ -151,6 +244,8 @@ class ReplayLog:
         flush_threshold: int = FLUSH_THRESHOLD,
         retry_interval: float = RETRY_INTERVAL,
     ) -> None:
+        if next_seq > MAX_SEQ:
+            raise LogExhausted(path)
         self.path = Path(path)
         self.next_seq = next_seq
         self.write_error: Exception | None = None
@@ -161,10 +256,11 @@ class ReplayLog:
         self.on_recover = on_recover
         self._buf = bytearray()
         self._inflight = 0  # bytes taken out of _buf by a write in progress
+        self._pending_since: float | None = None  # monotonic time _buf became non-empty
         self._fd = -1
+        self._size = 0  # bytes of the file known to hold complete lines (ours to cut back to)
         self._truncate_to: int | None = None  # torn tail still to cut off
-        self._closed = False
-        self._timer: asyncio.TimerHandle | None = None
+        self._closed = False  # no more appends
         self._retry_at = 0.0  # monotonic time before which automatic flushes wait
         self._ts_sec = -1  # recorded_at prefix cache (the date part changes once a second)
         self._ts_prefix = ""
@@ -178,6 +274,7 @@ class ReplayLog:
             self._ensure_open()
         except OSError as exc:
             self._failed(exc)
+        _flusher.register(self)
 
     @classmethod
     def open(cls, path: Path, load: LoadResult, **kw: Any) -> ReplayLog:
@@ -186,12 +283,18 @@ class ReplayLog:
         A torn tail is cut back to ``load.valid_size`` before anything is appended (now,
         or before the first write if the file cannot be changed yet); a complete last
         line missing its newline gets one. ``next_seq`` continues from ``load.max_seq``.
+
+        Raises:
+            LogExhausted: the log already holds the largest seq the format allows.
         """
+        if load.max_seq >= MAX_SEQ:
+            raise LogExhausted(path)
         self = cls(path, next_seq=load.max_seq + 1, **kw)
         if load.torn_tail:
             self._truncate_to = load.valid_size
         if load.missing_newline:
             self._buf += b"\n"
+            self._mark_pending()
         if load.torn_tail:
             with self._write_lock:
                 try:
@@ -258,6 +361,8 @@ class ReplayLog:
         with self._buf_lock:
             buf = self._buf
             seq = self.next_seq
+            if seq > MAX_SEQ:
+                raise LogExhausted(self.path)
             rec: Record[Any] = Record(FORMAT_VERSION, seq, segment_id, recorded_at, encodable)
             start = len(buf)
             try:
@@ -268,17 +373,23 @@ class ReplayLog:
             buf.append(10)  # b"\n"
             self.next_seq = seq + 1
             size = len(buf)
+            first = self._pending_since is None
+            if first:
+                self._pending_since = _monotonic()
         rec.frame = frame
+        if first:
+            _flusher.poke()
         if size >= self.flush_threshold:
             self._auto_flush()
-        if self._timer is None and self._buf and _get_running_loop() is not None:
-            self._schedule(self.flush_interval)
         return rec
 
     # ---------------------------------------------------------------- writing
 
     def flush(self) -> None:
         """Hand every buffered line to the OS now (``os.write``, no fsync)."""
+        if self._closed:
+            self.retry_unwritten()
+            return
         with self._write_lock:
             self._write_out()
 
@@ -288,6 +399,9 @@ class ReplayLog:
         Blocks on the disk; from async code use ``await asyncio.to_thread(log.sync)``
         or :meth:`sync_async`.
         """
+        if self._closed:
+            self.retry_unwritten()
+            return
         with self._sync_lock:
             with self._write_lock:
                 ok = self._write_out()
@@ -306,34 +420,113 @@ class ReplayLog:
         """:meth:`sync` in a worker thread, keeping the event loop free."""
         await asyncio.to_thread(self.sync)
 
-    async def close_async(self) -> None:
+    async def close_async(self) -> int:
         """:meth:`close` in a worker thread, keeping the event loop free."""
-        await asyncio.to_thread(self.close)
+        return await asyncio.to_thread(self.close)
 
-    def close(self) -> None:
-        """Sync and close (idempotent). Unwritable bytes are reported, not kept."""
+    def close(self) -> int:
+        """Sync and close (idempotent); returns the bytes that could not be written.
+
+        Those bytes are **kept** (:attr:`unwritten`), never dropped here: the flusher
+        thread keeps retrying them every ``retry_interval``; :meth:`retry_unwritten`
+        tries at once, :meth:`save_unwritten` puts them elsewhere and
+        :meth:`drop_unwritten` gives them up.
+        """
         if self._closed:
-            return
-        self.sync()
-        with self._sync_lock, self._write_lock:
-            self._closed = True
-            if self._timer is not None:
-                self._timer = None  # its callback sees _closed and does nothing
-            if self.pending_bytes:
-                log.error(
-                    "replay log %s closed with %d bytes that could not be written: %s",
-                    self.path,
-                    self.pending_bytes,
-                    self.write_error,
-                )
-            if self._fd >= 0:
-                os.close(self._fd)
-                self._fd = -1
+            return self.pending_bytes
+        self._closed = True  # no more appends; what is buffered still gets written
+        left = self.retry_unwritten()
+        if left:
+            _log.error(
+                "replay log %s closed with %d bytes (%d frames) not yet written: %s",
+                self.path,
+                left,
+                self.unwritten_frames,
+                self.write_error,
+            )
+        return left
 
     @property
     def closed(self) -> bool:
-        """True after :meth:`close`."""
+        """True after :meth:`close` (appends are refused; unwritten bytes may remain)."""
         return self._closed
+
+    @property
+    def unwritten(self) -> bytes:
+        """Whole log lines recorded but not on disk, continuing the file exactly."""
+        with self._buf_lock:
+            return bytes(self._buf)
+
+    @property
+    def unwritten_frames(self) -> int:
+        """How many records :attr:`unwritten` holds."""
+        with self._buf_lock:
+            return self._buf.count(b"\n") - (1 if self._buf[:1] == b"\n" else 0)
+
+    def retry_unwritten(self) -> int:
+        """A closed log: write (and fsync) what is still buffered, then close the file
+        again. Returns the bytes still unwritten (an open log: :meth:`sync`)."""
+        if not self._closed:
+            self.sync()
+            return self.pending_bytes
+        with self._sync_lock, self._write_lock:
+            self._retry_at = 0.0
+            if self._write_out() and self._fd >= 0:
+                try:
+                    os.fsync(self._fd)
+                except OSError as exc:
+                    self._failed(exc)
+            self._close_fd()
+            if not self._buf:
+                _flusher.unregister(self)
+            return self.pending_bytes
+
+    def save_unwritten(self, dest: Path) -> int:
+        """Write :attr:`unwritten` to a new file ``dest`` (0600, fsynced) and forget it.
+
+        The file holds whole records that continue the log: once there is space,
+        ``cat dest >> log`` restores the room exactly. Returns the bytes saved; raises
+        ``OSError`` (and keeps the bytes) if ``dest`` cannot be written or exists.
+        """
+        with self._write_lock:
+            data = self.unwritten
+            if not data:
+                return 0
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            try:
+                view = memoryview(data)
+                pos = 0
+                while pos < len(data):
+                    pos += os.write(fd, view[pos:])
+                os.fsync(fd)
+            except BaseException:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.unlink(dest)
+                raise
+            os.close(fd)
+            with self._buf_lock:
+                del self._buf[: len(data)]
+                if not self._buf:
+                    self._pending_since = None
+            _log.warning(
+                "replay log %s: %d unwritten bytes saved to %s", self.path, len(data), dest
+            )
+            if self._closed and not self._buf:
+                _flusher.unregister(self)
+            return len(data)
+
+    def drop_unwritten(self) -> int:
+        """Give up the bytes a closed log could not write; returns how many (logged)."""
+        with self._write_lock, self._buf_lock:
+            dropped = len(self._buf)
+            self._buf.clear()
+            self._pending_since = None
+        if dropped:
+            _log.error("replay log %s: %d unwritten bytes dropped by the user", self.path, dropped)
+        if self._closed:
+            _flusher.unregister(self)
+        return dropped
 
     def __enter__(self) -> ReplayLog:
         return self
@@ -352,10 +545,19 @@ class ReplayLog:
         if self._fd >= 0:
             return
         ensure_private_dir(self.path.parent)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        with contextlib.suppress(OSError):
+        fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
             os.fchmod(fd, 0o600)  # an older file may have looser rights; transcripts hold secrets
+            self._size = os.fstat(fd).st_size
+        except OSError:
+            os.close(fd)
+            raise
         self._fd = fd
+
+    def _close_fd(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def _fix_tail(self) -> None:
         """Cut a torn last line off (caller holds ``_write_lock``)."""
@@ -365,17 +567,23 @@ class ReplayLog:
         # Only ever shrink: ftruncate past the end would pad the log with NULs.
         if os.fstat(self._fd).st_size > self._truncate_to:
             os.ftruncate(self._fd, self._truncate_to)
+        self._size = min(self._size, self._truncate_to)
         self._truncate_to = None
+
+    def _mark_pending(self) -> None:
+        with self._buf_lock:
+            if self._buf and self._pending_since is None:
+                self._pending_since = _monotonic()
+        _flusher.poke()
 
     def _write_out(self) -> bool:
         """Write the buffer (caller holds ``_write_lock``); True if nothing is left.
 
-        The buffer is swapped out so appends can continue while the OS write runs; on
-        failure the unwritten remainder goes back in front of anything appended since,
-        so nothing is lost, duplicated or reordered, even after a partial write.
+        The buffer is swapped out so appends can continue while the OS write runs. On
+        failure the file is cut back to its last complete line and the rest goes back in
+        front of anything appended since, so nothing is lost, duplicated or reordered, and
+        the file never keeps half a record.
         """
-        if self._closed:
-            return not self._buf
         try:
             self._ensure_open()  # a failed open (e.g. EACCES) is retried here
             self._fix_tail()
@@ -384,6 +592,7 @@ class ReplayLog:
             return False
         with self._buf_lock:
             data, self._buf = self._buf, bytearray()
+            since, self._pending_since = self._pending_since, None
             self._inflight = len(data)
         if not data:
             return True
@@ -398,21 +607,45 @@ class ReplayLog:
                 self._inflight = len(data) - pos
         except OSError as exc:
             view.release()
+            keep = data.rfind(b"\n", 0, pos) + 1  # whole lines that made it
+            if keep < pos:
+                try:
+                    os.ftruncate(self._fd, self._size + keep)
+                except OSError:
+                    keep = pos  # cannot cut: the rest of the line follows what is there
+            self._size += keep
             with self._buf_lock:
-                self._buf[0:0] = data[pos:]
+                self._buf[0:0] = data[keep:]
                 self._inflight = 0
+                self._pending_since = since if since is not None else _monotonic()
             self._failed(exc)
             return False
         view.release()
+        self._size += len(data)
         self._inflight = 0
         self._recovered()
         return True
 
-    def _auto_flush(self) -> None:
-        """Flush unless backing off after a failure or another thread is writing.
+    def _flush_due(self) -> float | None:
+        """Monotonic time at which the flusher should write this log (None: nothing to)."""
+        since = self._pending_since
+        if since is None:
+            return None
+        return max(since + self.flush_interval, self._retry_at)
 
-        Called on the event loop (timer, size threshold): never wait for a lock that a
-        worker thread may hold across a slow write.
+    def _background_flush(self) -> None:
+        """The flusher thread's write: it may wait for the write lock (the UI never does)."""
+        if self._closed:
+            self.retry_unwritten()  # bytes a closing log could not write: keep trying
+            return
+        with self._write_lock:
+            self._write_out()
+
+    def _auto_flush(self) -> None:
+        """Write now unless backing off after a failure or another thread is writing.
+
+        Called by ``append`` past the size threshold: never wait for a lock that another
+        thread may hold across a slow write.
         """
         if time.monotonic() < self._retry_at:
             return
@@ -423,31 +656,13 @@ class ReplayLog:
         finally:
             self._write_lock.release()
 
-    def _schedule(self, delay: float) -> None:
-        if self._closed:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # no loop: the size threshold and explicit flush() cover it
-        self._timer = loop.call_later(delay, self._on_timer)
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        if self._closed:
-            return
-        self._auto_flush()
-        if self._buf:  # failed, backing off, or a worker held the write lock
-            wait = self._retry_at - time.monotonic()
-            self._schedule(max(wait, self.flush_interval / 5))
-
     def _failed(self, exc: Exception) -> None:
         self._retry_at = time.monotonic() + self.retry_interval
         first = self.write_error is None
         self.write_error = exc
         if not first:
             return
-        log.warning("replay log %s: write failed, frames kept in memory: %s", self.path, exc)
+        _log.warning("replay log %s: write failed, frames kept in memory: %s", self.path, exc)
         self._notify_error(exc)
 
     def _notify_error(self, exc: Exception) -> None:
@@ -455,19 +670,19 @@ class ReplayLog:
             try:
                 self._on_error(exc)
             except Exception:  # noqa: BLE001 - a broken callback must not stop recording
-                log.exception("replay log on_error callback failed")
+                _log.exception("replay log on_error callback failed")
 
     def _recovered(self) -> None:
         if self.write_error is None:
             return
         self.write_error = None
         self._retry_at = 0.0
-        log.warning("replay log %s: writing works again", self.path)
+        _log.warning("replay log %s: writing works again", self.path)
         if self.on_recover is not None:
             try:
                 self.on_recover()
             except Exception:  # noqa: BLE001
-                log.exception("replay log on_recover callback failed")
+                _log.exception("replay log on_recover callback failed")
 
 
 # -------------------------------------------------------------------- other files
@@ -511,7 +726,10 @@ def fsync_dir(directory: Path) -> None:
 
 
 def list_room_logs(rooms_dir: Path) -> list[str]:
-    """Sorted ids of the rooms that have a ``<id>.jsonl`` log (archive excluded)."""
+    """Sorted ids of the rooms that have a ``<id>.jsonl`` log (archive excluded).
+
+    Whatever the entry is: a directory, FIFO or symlink in place of a log still names a
+    room, whose loading then reports the problem instead of the room vanishing."""
     try:
         entries = list(os.scandir(rooms_dir))
     except FileNotFoundError:
@@ -519,7 +737,7 @@ def list_room_logs(rooms_dir: Path) -> list[str]:
     ids = []
     for entry in entries:
         name = entry.name
-        if name.endswith(LOG_SUFFIX) and entry.is_file():
+        if name.endswith(LOG_SUFFIX):
             room_id = name[: -len(LOG_SUFFIX)]
             if room_id_ok(room_id):
                 ids.append(room_id)

@@ -46,6 +46,7 @@ from amux_tui.ui.notify import Notifier, TerminalNotifier
 from amux_tui.ui.palette import AmuxCommands
 from amux_tui.ui.room_lifecycle import RoomLifecycle
 from amux_tui.ui.room_switcher import RoomSwitcher
+from amux_tui.ui.screens.unwritten import finish_quit
 from amux_tui.ui.terminal_watch import watch_terminal
 from amux_tui.ui.text_tools import TextTools
 from amux_tui.ui.turn_control import TurnControl
@@ -487,14 +488,16 @@ class AmuxApp(App[None]):
         self._attached.clear()
         await self.engine.shutdown()  # a handshake under way is cancelled, its agent stopped
 
-    async def quit_now(self) -> None:
-        """Save everything, stop the agents and exit."""
+    async def quit_now(self, *, ask: bool = True) -> None:
+        """Save everything, stop the agents and exit; anything the disk would not take
+        is never dropped silently (``ask``: the user decides, see ``finish_quit``)."""
         self.notify("saving and stopping agents…", timeout=5)
         await self.shutdown()
-        self.exit(return_code=0)
+        await finish_quit(self, self.engine, ask=ask)
 
     def _hangup(self) -> None:
-        self.run_worker(self.quit_now(), group="quit", exit_on_error=False)
+        # Nobody is left to answer a dialog: finish_quit retries once, then exits non-zero.
+        self.run_worker(self.quit_now(ask=False), group="quit", exit_on_error=False)
 
     async def on_unmount(self) -> None:
         if self._terminal_watch is not None:

@@ -18,6 +18,7 @@ from amux_tui.ui.screens.help import HelpScreen, help_sections
 from amux_tui.ui.screens.inspector import InspectorScreen
 from amux_tui.ui.screens.new_room import NewRoomScreen
 from amux_tui.ui.screens.rename import RenameScreen
+from amux_tui.ui.screens.unwritten import UnwrittenScreen
 
 
 class RoomLifecycle(AppPart):
@@ -114,7 +115,35 @@ class RoomLifecycle(AppPart):
         if room is None:
             return
         await app.attach(room)
+        if room.loaded and room.agent.launch is None:
+            await self._choose_agent(room)  # its metadata could not say which agent
+            return
         app.run_worker(self._restart(room), group="restart", exit_on_error=False)
+
+    async def _choose_agent(self, room: Room) -> None:
+        """Ask for the agent (and directory) of a room whose metadata was missing or
+        corrupt, then start it."""
+        app = self.app
+        config = app.engine.config
+
+        async def chosen(result: dict[str, Any] | None) -> None:
+            if result is None or room.id not in app.engine.rooms:
+                return
+            app.engine.assign_agent(room, result["spec"], result["cwd"])
+            title = result.get("title")
+            if title and title != room.title:
+                guard(app, lambda: room.rename(title))
+            app.run_worker(self._restart(room), group="restart", exit_on_error=False)
+
+        screen = NewRoomScreen(
+            config.available(),
+            config.default_agent,
+            room.meta.cwd or os.getcwd(),
+            heading=f"Choose the agent for {one_line(room.title, 40)}",
+            confirm="Start",
+            title=room.title,
+        )
+        await open_dialog(app, screen, chosen)
 
     async def _restart(self, room: Room) -> None:
         try:
@@ -139,7 +168,7 @@ class RoomLifecycle(AppPart):
     async def quit(self) -> None:
         """Quit at once, or ask first when a room is busy (its turn would be cancelled)."""
         app = self.app
-        if isinstance(app.screen, ConfirmScreen):
+        if isinstance(app.screen, (ConfirmScreen, UnwrittenScreen)):
             return  # already asking
         busy = [room for room in app.engine.rooms.values() if room.busy]
         if not busy:

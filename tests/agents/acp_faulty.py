@@ -6,6 +6,10 @@
   then ends the turn.
 - ``updates_outside_turns``: after the prompt response, sends a chunk for another session id.
 - ``lone_surrogate``: during a prompt, sends a chunk whose JSON holds a lone surrogate escape.
+- ``late_compaction``: after the prompt response, a ``compaction_update`` ``in_progress``
+  (outside any turn) that never completes.
+- ``close_stdout``: on a prompt, sends one chunk, closes its stdout and keeps running
+  (until killed) without ever answering.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 FAULT = os.environ.get("FAULT", "")
 
@@ -20,6 +25,11 @@ FAULT = os.environ.get("FAULT", "")
 def send(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
+
+
+def update(session_id: str, body: dict) -> None:
+    send({"jsonrpc": "2.0", "method": "session/update",
+          "params": {"sessionId": session_id, "update": body}})  # fmt: skip
 
 
 def read() -> dict | None:
@@ -49,6 +59,13 @@ def main() -> None:
         elif method == "session/new":
             send({"jsonrpc": "2.0", "id": rid, "result": {"sessionId": "faulty-1"}})
         elif method == "session/prompt":
+            if FAULT == "close_stdout":
+                update("faulty-1", {"sessionUpdate": "agent_message_chunk",
+                                    "content": {"type": "text", "text": "going quiet"}})  # fmt: skip
+                sys.stdout.close()
+                os.close(1)
+                while True:
+                    time.sleep(1)
             if FAULT == "lone_surrogate":
                 sys.stdout.write(
                     '{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"faulty-1",'
@@ -76,6 +93,8 @@ def main() -> None:
                         )
                         sys.stderr.flush()
             send({"jsonrpc": "2.0", "id": rid, "result": {"stopReason": "end_turn"}})
+            if FAULT == "late_compaction":
+                update("faulty-1", {"sessionUpdate": "compaction_update", "status": "in_progress"})
             if FAULT == "updates_outside_turns":
                 send(
                     {

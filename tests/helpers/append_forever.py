@@ -4,7 +4,7 @@ Usage: ``python append_forever.py LOG_PATH``
 
 Runs an asyncio loop that appends realistic frames through ``ReplayLog`` with no
 explicit flush, and a flush threshold far too large to ever trigger, so the only thing
-that gets frames to the OS is the 50 ms timer (SPEC §5.2). Each time a write of the
+that gets frames to the OS is the flusher thread (SPEC §5.2: within 50 ms). Each time a write of the
 buffer completes it prints ``w <seq>`` on stdout: every record up to ``seq`` is then in
 the OS's hands, so the parent knows what a kill -9 must not lose. It yields to the loop
 after every append, as a room's gate does between agent lines, and pauses briefly now

@@ -31,14 +31,27 @@ def check_cwd(text: str) -> tuple[str | None, str | None]:
 
 
 class NewRoomScreen(Dialog[dict[str, Any] | None]):
-    """Dismisses with ``{"spec", "cwd", "title"}`` for ``Engine.create_room``, or None."""
+    """Dismisses with ``{"spec", "cwd", "title"}`` for ``Engine.create_room``, or None.
+
+    With ``heading``/``confirm`` the same form asks for the agent of an existing room
+    whose metadata could not tell it (``title`` prefills the title field)."""
 
     AUTO_FOCUS = "#new-cwd"
 
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
-    def __init__(self, agents: list[AgentSpec], default_agent: str, cwd: str) -> None:
+    def __init__(
+        self,
+        agents: list[AgentSpec],
+        default_agent: str,
+        cwd: str,
+        *,
+        heading: str = "New room",
+        confirm: str = "Create",
+        title: str = "",
+    ) -> None:
         super().__init__(classes="dialog-screen")
+        self.heading, self.confirm, self.title_value = heading, confirm, title
         self.agents = agents
         self.default_agent = (
             default_agent if any(a.name == default_agent for a in agents) else agents[0].name
@@ -56,16 +69,16 @@ class NewRoomScreen(Dialog[dict[str, Any] | None]):
             )
             options.append((label, spec.name))
         with Vertical(classes="dialog", id="new-room-dialog"):
-            yield Label("New room", classes="dialog-title")
+            yield Label(self.heading, classes="dialog-title", markup=False)
             yield Label("Agent", classes="field-label")
             yield Select(options, value=self.default_agent, allow_blank=False, id="new-agent")
             yield Label("Working directory", classes="field-label")
             yield Input(self.cwd, placeholder="/path/to/project", id="new-cwd")
             yield Label("Title (optional)", classes="field-label")
-            yield Input(placeholder="e.g. fix-the-tests", id="new-title")
+            yield Input(self.title_value, placeholder="e.g. fix-the-tests", id="new-title")
             yield Label("", id="new-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Create", variant="primary", id="new-create")
+                yield Button(self.confirm, variant="primary", id="new-create")
                 yield Button("Cancel", id="new-cancel")
 
     def on_mount(self) -> None:
