@@ -88,7 +88,7 @@ class RoomModel:
                 self.log_room_id = first
         if not F.made_by_amux(frame, self.state.room_id, self.log_room_id):
             self.status_changed = False
-            self.state.count(seq, segment_id, recorded_at)
+            self.state.count(seq, segment_id, recorded_at, activity=False)  # nobody real
             self.foreign_amux_frames += 1
             return []
         pending = self.transcript.pending_count

@@ -127,8 +127,7 @@ class RoomState:
     def apply(self, frame: Any, seq: int, segment_id: int, recorded_at: str) -> bool:
         """Fold one recorded frame; True when a fact the room's status shows changed."""
         method = frame.get("method") if isinstance(frame, dict) else None
-        presence = method in _PRESENCE if isinstance(method, str) else False
-        self.count(seq, segment_id, recorded_at, activity=not presence)
+        self.count(seq, segment_id, recorded_at, activity=not _bookkeeping(method, frame))
         if not isinstance(frame, dict):
             return False
         handler = _HANDLERS.get(method) if isinstance(method, str) else None
@@ -348,6 +347,21 @@ def _session_update(
 
 
 _PRESENCE = frozenset({F.PEER_JOINED, F.PEER_LEFT})
+
+
+def _bookkeeping(method: Any, frame: Any) -> bool:
+    """Frames that are no activity in the room: viewers coming and going, and amux stopping
+    the agent (quitting, restarting)."""
+    if not isinstance(method, str):
+        return False
+    if method in _PRESENCE:
+        return True
+    if method == F.AGENT_EXITED:
+        params = frame.get("params")
+        return isinstance(params, dict) and params.get("requested") is True
+    return False
+
+
 _Handler = Callable[[RoomState, dict[str, Any], int, int, str], None]
 _HANDLERS: dict[str, _Handler] = {
     F.SESSION_UPDATE: _session_update,
