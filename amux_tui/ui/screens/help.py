@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -73,7 +74,17 @@ class HelpScreen(Dialog[None]):
             with VerticalScroll(id="help-body"), Horizontal(id="help-columns"):
                 yield Static(render_sections(left), id="help-left")
                 yield Static(render_sections(right), id="help-right")
-            yield Label("escape closes", classes="dialog-hint")
+            yield Label("↑ ↓ pageup pagedown scroll · escape closes", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self._fit(self.app.size.height)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.height)
+
+    def _fit(self, height: int) -> None:
+        # The keys scroll inside the dialog; its title and hint stay on screen at any height.
+        self.query_one("#help-body").styles.max_height = max(3, height - 8)
 
     def action_close(self) -> None:
         self.close(None)
