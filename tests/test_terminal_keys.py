@@ -94,7 +94,9 @@ def drafts(home: Path) -> list[str]:
 
 def toasts(term: AmuxTerminal) -> str:
     """The notifications' text (right of each row's last ``▌``), rows joined: wrap-proof."""
-    parts = [re.sub(r"[\s▔▁▎]+$", "", line.rsplit("▌", 1)[1]) for line in term.lines() if "▌" in line]
+    parts = [
+        re.sub(r"[\s▔▁▎]+$", "", line.rsplit("▌", 1)[1]) for line in term.lines() if "▌" in line
+    ]
     return " ".join(" ".join(parts).split())
 
 
@@ -356,8 +358,10 @@ def test_slash_commands_of_the_agent_complete_with_tab(tmp_path):
         term.wait_for("ready")
         term.type("/pe")
         term.wait_for(  # only what starts with "pe", with its description
-            lambda t: "/permission count, withdraw or abandon  Ask permission" in t.screen_text()
-            and "/plan  A three-step" not in t.screen_text()
+            lambda t: (
+                "/permission count, withdraw or abandon  Ask permission" in t.screen_text()
+                and "/plan  A three-step" not in t.screen_text()
+            )
         )
         term.press("tab")
         term.wait_for(re.compile(r"▊ /permission \s"))  # it takes input: a space follows

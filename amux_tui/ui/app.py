@@ -170,7 +170,7 @@ class AmuxApp(App[None]):
             )
             engine.layout.focused = room.id
         elif not engine.rooms:
-            room = engine.create_first_run_room()
+            room = engine.create_first_run_room(self.keymap.prefix_display("new_room", first=True))
             engine.layout.focused = room.id
         self.room_list.sync(list(engine.rooms.values()))
         focused = (

@@ -106,7 +106,9 @@ class PermissionPanel(Widget):
         self.refresh(layout=True)
 
     def on_blur(self, event: events.Blur) -> None:
-        self._armed = False
+        # The terminal losing the focus blurs us too; it gives the focus back on return.
+        if self.app.app_focus:
+            self._armed = False
         self.refresh(layout=True)
 
     def set_pending(self, pending: list[Permission]) -> None:
