@@ -14,7 +14,10 @@ import re
 import string
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from terminal import AmuxTerminal
@@ -33,6 +36,15 @@ PLACEHOLDER = "Message the agent"
 
 
 # ---------------------------------------------------------------------------- helpers
+
+
+@contextmanager
+def started(home: Path, **kwargs: Any) -> Iterator[AmuxTerminal]:
+    """amux on ``home``: its keyboard live and the focused room's agent ready."""
+    with AmuxTerminal(home, **kwargs) as term:
+        term.wait_ready()
+        term.wait_for("ready")
+        yield term
 
 
 def make_rooms(home: Path, *titles: str) -> list[str]:
@@ -114,9 +126,7 @@ def test_typing_never_answers_a_permission_only_its_own_key_does(tmp_path):
     alphabet = string.ascii_letters + string.digits + "aArR" * 6 + "123456789" * 3 + "  ,.;-'?!"
     text = "".join(rng.choice(alphabet) for _ in range(200)).strip() + "z"
     long_pauses = set(rng.sample(range(len(text)), 6))  # a handful of 1–2 s pauses
-    with AmuxTerminal(home) as term:
-        term.wait_ready()
-        term.wait_for("ready")
+    with started(home) as term:
         term.type("/permission\r")
         term.wait_for("Permission needed: Write notes.txt")
         term.wait_for("ctrl+g  to answer")  # the panel names its key
@@ -167,9 +177,7 @@ def test_escape_digit_switches_rooms_and_types_nothing(tmp_path):
 
 def test_newline_keys_insert_newlines_and_enter_sends(tmp_path):
     home = tmp_path / "home"
-    with AmuxTerminal(home) as term:
-        term.wait_ready()
-        term.wait_for("ready")
+    with started(home) as term:
         assert "ctrl+j newline" in term.line(-1)  # a key that works in this terminal
         assert term.modes().modify_other_keys  # asked for, for terminals that do it
         term.type("one")
@@ -201,9 +209,7 @@ def test_newline_keys_insert_newlines_and_enter_sends(tmp_path):
 
 def test_pageup_scrolls_the_transcript_while_typing_stays_in_the_prompt(tmp_path):
     home = tmp_path / "home"
-    with AmuxTerminal(home) as term:
-        term.wait_ready()
-        term.wait_for("ready")
+    with started(home) as term:
         term.type("/flood 3000\r")
         term.wait_turns_settled(1)
         term.wait_for("chunk 3000")  # following the end
@@ -214,10 +220,8 @@ def test_pageup_scrolls_the_transcript_while_typing_stays_in_the_prompt(tmp_path
         term.wait_for("you ·")  # the top: the prompt that started it
         term.type("still here", wait_echo=True)  # the focus never left the prompt
         assert re.search(r"▊ still here\s", term.screen_text())
-        term.press("ctrl+end")
-        term.wait_for("chunk 3000")
-        term.press("pageup", "pagedown")
-        term.wait_stable(after="chunk 3000")
+        term.press("ctrl+end")  # back to the end, following again
+        term.wait_for(lambda t: "chunk 3000" in t.screen_text() and "follow" not in t.line(-1))
         assert sent(home) == ["/flood 3000"]
 
 
@@ -226,9 +230,7 @@ def test_pageup_scrolls_the_transcript_while_typing_stays_in_the_prompt(tmp_path
 
 def test_in_an_exited_room_what_is_typed_is_sent_and_restarts_the_agent(tmp_path):
     home = tmp_path / "home"
-    with AmuxTerminal(home) as term:
-        term.wait_ready()
-        term.wait_for("ready")
+    with started(home) as term:
         term.type("/crash\r")
         term.wait_for("or a prompt restarts it")
         term.type("run tests\r")
@@ -254,12 +256,21 @@ def test_at_80x24_help_scrolls_to_its_end(tmp_path):
         )
         term.press("escape")
         term.wait_for(lambda t: "amux keys" not in t.screen_text())
+        term.type("back")  # the focus came back to the prompt with the dialog gone
+        term.wait_for(re.compile(r"▊ back\s"))
+
+
+def test_at_80x24_permission_options_wrap_whole(tmp_path):
+    with started(tmp_path / "home", cols=80, rows=24) as term:
+        term.type("/permission\r")
+        term.wait_for("to answer")
+        text = term.screen_text()
+        for option in (" a  Allow once", " A  Always allow", " r  Reject", " R  Always reject"):
+            assert option in text, option  # each on one row, never split
 
 
 def test_at_80x24_the_new_room_dialog_fits_and_tab_tab_reaches_the_title(tmp_path):
-    with AmuxTerminal(tmp_path / "home", cols=80, rows=24) as term:
-        term.wait_ready()
-        term.wait_for("ready")
+    with started(tmp_path / "home", cols=80, rows=24) as term:
         term.press("ctrl+b", "c")
         term.wait_for("New room")
         term.wait_for("Cancel")
@@ -295,9 +306,7 @@ def test_at_80x24_a_tiled_header_keeps_its_state_line(tmp_path):
             engine.create_room(DEMO_AGENT, cwd=str(deep), title=title)
     finally:
         engine.lock.release()
-    with AmuxTerminal(home, cols=80, rows=24) as term:
-        term.wait_ready()
-        term.wait_for("ready")
+    with started(home, cols=80, rows=24) as term:
         term.press("ctrl+b", "z")
 
         def panes(t: AmuxTerminal) -> str:
@@ -341,9 +350,7 @@ def test_inside_tmux_the_default_prefix_comes_with_a_hint_once(tmp_path):
         term.wait_for("ctrl+b inside tmux")
         term.press("ctrl+q")
         assert term.wait_exit() == 0
-    with AmuxTerminal(home, env=tmux) as term:
-        term.wait_ready()
-        term.wait_for("ready")
+    with started(home, env=tmux) as term:
         term.wait_stable()
         assert "inside tmux" not in term.screen_text()  # once is enough
 
@@ -353,9 +360,7 @@ def test_inside_tmux_the_default_prefix_comes_with_a_hint_once(tmp_path):
 
 def test_slash_commands_of_the_agent_complete_with_tab(tmp_path):
     home = tmp_path / "home"
-    with AmuxTerminal(home) as term:
-        term.wait_ready()
-        term.wait_for("ready")
+    with started(home) as term:
         term.type("/pe")
         term.wait_for(  # only what starts with "pe", with its description
             lambda t: (
@@ -376,9 +381,7 @@ def test_slash_commands_of_the_agent_complete_with_tab(tmp_path):
 
 def test_text_typed_where_no_text_goes_reaches_the_prompt(tmp_path):
     home = tmp_path / "home"
-    with AmuxTerminal(home) as term:
-        term.wait_ready()
-        term.wait_for("ready")
+    with started(home) as term:
         term.type("hello\r")
         term.wait_turns_settled(1)
         term.wait_for("▸ thought")
