@@ -168,6 +168,9 @@ def test_escape_digit_switches_rooms_and_types_nothing(tmp_path):
         assert PLACEHOLDER in term.screen_text()  # nothing typed into any prompt
         assert not set("¡™£ª") & set(term.screen_text())
         term.press("alt+x", "alt+A")  # alt chords bound to nothing type nothing either
+        term.press("alt+x", protocol="kitty")
+        term.press("alt+1", protocol="kitty")  # CSI 49;3u, where the kitty protocol is on
+        term.wait_for(header(term, "r1"))
         term.type("ok")
         term.wait_for(re.compile(r"▊ ok\s"))
 
@@ -282,6 +285,29 @@ def test_at_80x24_the_new_room_dialog_fits_and_tab_tab_reaches_the_title(tmp_pat
         term.press("enter")
         term.wait_for(header(term, "alpha"))
         term.wait_for("ready")
+
+
+def test_new_room_directory_completes_with_tab(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "projects-alpha").mkdir()  # relative to amux's own directory (the home here)
+    with started(home) as term:
+        term.press("ctrl+b", "c")
+        term.wait_for("New room")
+        term.press("tab")  # the directory
+        term.press("ctrl+u")  # cleared
+        term.type("proj")
+        term.wait_for("projects-alpha/")  # the rest, suggested after the cursor
+        term.press("tab")  # takes it; the focus stays
+        term.type("x")
+        term.wait_for("projects-alpha/x")
+        term.press("backspace", "tab")  # a whole directory: tab moves on, to the title
+        term.type("beta")
+        term.press("enter")
+        term.wait_for(header(term, "beta"))
+        term.wait_for("home/projects-alpha")
+    rooms = {room["title"]: room for room in term.cli_json("ls", "--json")}
+    assert rooms["beta"]["cwd"] == str(home / "projects-alpha")
 
 
 def test_at_80x24_the_focused_room_stays_in_view_in_the_list(tmp_path):

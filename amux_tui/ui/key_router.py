@@ -246,9 +246,9 @@ class KeyRouter:
             return
         if focused is not None and self._own_binding(focused, event.key):
             return  # the widget's own key (a button's space, the permission prompt's a)
-        pane = next((a for a in focused.ancestors if isinstance(a, RoomPane)), None) if (
-            focused is not None) else None  # fmt: skip
-        pane = pane or app.current_pane
+        pane = app.current_pane
+        if focused is not None:  # its own room's prompt (tiled: maybe not the focused room's)
+            pane = next((a for a in focused.ancestors if isinstance(a, RoomPane)), pane)
         if pane is not None:
             pane.focus_input()
 
