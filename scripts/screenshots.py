@@ -97,6 +97,13 @@ async def permission(pilot: Pilot[Any]) -> None:
     await pilot.pause(0.3)
 
 
+async def commands(pilot: Pilot[Any]) -> None:
+    room = rooms(pilot)[0]
+    await until(pilot, lambda: room.status == "ready")
+    await pilot.press("slash", "p")
+    await pilot.pause(0.3)
+
+
 async def compacting(pilot: Pilot[Any]) -> None:
     room = rooms(pilot)[0]
     await until(pilot, lambda: room.status == "ready")
@@ -129,6 +136,7 @@ SCREENS: dict[str, tuple[Scenario, tuple[str, ...], str, str]] = {
         "0.001",
     ),
     "permission": (permission, ("needs-you", "other"), "single", "0.001"),
+    "commands": (commands, ("api-server",), "single", "0.001"),
     "compacting": (compacting, ("long-session",), "single", "1.0"),
     "new-room": (new_room, ("api-server",), "single", "0.001"),
     "help": (help_screen, ("api-server",), "single", "0.001"),

@@ -398,3 +398,80 @@ def test_agent_spec_normalises_and_hashes() -> None:
     spec = AgentSpec("a", "c", ["x"], {"K": "v"})  # type: ignore[arg-type]
     assert spec.args == ("x",)
     assert hash(spec) == hash(AgentSpec("a", "c", ("x",), {"K": "v"}))
+
+
+# ---- [keys]: read here as data (lines kept); checked against the key table by the UI ---------
+
+
+def test_keys_table_is_read_with_lines(toml: Toml) -> None:
+    path = toml("""
+        [agents.x]
+        command = "x"
+
+        [keys]
+        prefix = "ctrl+a"
+        release_queue = "ctrl+t"
+        next_room = ["ctrl+pagedown", "alt+n"]
+        [keys.after_prefix]
+        new_room = "N"
+    """)
+    config = load_config(path)
+    assert config.problems == []
+    keys = config.keys
+    assert keys.prefix == "ctrl+a" and keys.prefix_line == line_of(path, "prefix =")
+    by_command = {(o.command, o.after_prefix): o for o in keys.overrides}
+    assert by_command["release_queue", False].keys == ("ctrl+t",)
+    assert by_command["release_queue", False].line == line_of(path, "release_queue")
+    assert by_command["next_room", False].keys == ("ctrl+pagedown", "alt+n")
+    assert by_command["new_room", True].keys == ("N",)
+    assert by_command["new_room", True].line == line_of(path, "new_room")
+
+
+@pytest.mark.parametrize(
+    ("text", "needle", "message"),
+    [
+        ("[keys]\nprefix = 3\n", "prefix", "prefix must be one key"),
+        ("[keys]\nquit = 3\n", "quit", "quit: a key or a list of keys"),
+        ("[keys]\nquit = ['ctrl+q', 4]\n", "quit", "quit: a key or a list of keys"),
+        ("[keys]\nafter_prefix = 'x'\n", "after_prefix", "after_prefix must be a table"),
+        ("[keys.after_prefix]\nhelp = ''\n", "help", "[keys.after_prefix] help: a key"),
+        ("keys = 'ctrl+a'\n", "keys", "keys must be a table"),
+    ],
+)
+def test_bad_keys_entries_are_reported_at_their_line(
+    tmp_path: Path, text: str, needle: str, message: str
+) -> None:
+    path = write(tmp_path, text)
+    config = load_config(path)
+    problem = only_problem(config)
+    assert problem.line == line_of(path, needle) and message in problem.message
+    assert config.keys.overrides == []
+
+
+def test_keymap_from_config_keeps_what_works_and_reports_the_rest(toml: Toml) -> None:
+    from amux_tui.ui.keymap import keymap_from_config
+
+    path = toml("""
+        [keys]
+        prefix = "ctrl+r"            # ctrl+r is release_queue's, until it moves (below)
+        quit = "ctrl+shfit+q"        # not a key
+        steer = "S"                  # would type text in the prompt
+        no_such = "ctrl+y"
+        release_queue = "ctrl+t"
+        [keys.after_prefix]
+        new_room = "N"
+        help = "c"                   # c is new_room's ... no longer: N took it
+    """)
+    config = load_config(path)
+    keymap, problems = keymap_from_config(config)
+    assert keymap.prefix == "ctrl+r"
+    assert keymap.keys_of("release_queue") == ("ctrl+t",)
+    assert keymap.prefix_keys_of("new_room") == ("N",) and keymap.prefix_keys_of("help") == ("c",)
+    assert keymap.keys_of("quit") == ("ctrl+q",) and keymap.keys_of("steer") == ("ctrl+s",)
+    reported = {p.line: p.message for p in problems}
+    assert set(reported) == {line_of(path, "quit ="), line_of(path, "steer ="),
+                             line_of(path, "no_such")}  # fmt: skip
+    assert "not a key name" in reported[line_of(path, "quit =")]
+    assert "types text" in reported[line_of(path, "steer =")]
+    assert "no such command" in reported[line_of(path, "no_such")]
+    assert all(str(p).startswith(f"{path}:") for p in problems)

@@ -67,6 +67,11 @@ def test_key_specs_expand_to_families_and_double_presses():
         ({"keys": {"focus_next": ["x"]}}, "Textual's own"),
         ({"keys": {"quit": []}}, "at least one key"),
         ({"prefix_keys": {"help": ["escape"]}}, "cancels it"),
+        ({"keys": {"quit": ["Q"]}}, "types text"),
+        ({"keys": {"newline": ["space"]}}, "types text"),
+        ({"prefix": "x"}, "types text"),
+        ({"keys": {"quit": ["ctrl+shfit+q"]}}, "not a key name"),
+        ({"prefix": "ctlr+a"}, "not a key name"),
     ],
 )
 def test_keymap_refuses_what_cannot_work(kwargs, message):
@@ -99,10 +104,10 @@ def test_footer_hints_follow_the_state_and_the_focus():
 
 async def test_keys_resolved_at_start_rebind_prefix_commands_and_bindings():
     engine = open_engine()
-    add_demo_rooms(engine, "one", "two")
+    one, two = add_demo_rooms(engine, "one", "two")
     keymap = Keymap(
         prefix="ctrl+a",
-        keys={"release_queue": ["ctrl+t"], "toggle_thoughts": ["T"]},
+        keys={"release_queue": ["ctrl+t"], "allow_once": ["y"]},
         prefix_keys={"new_room": ["N"]},
     )
     async with running(engine, keymap=keymap) as (app, pilot):
@@ -114,13 +119,15 @@ async def test_keys_resolved_at_start_rebind_prefix_commands_and_bindings():
         await pilot.press("ctrl+t")  # release_queue, rebound: nothing is held
         await pilot.pause(0.1)
         assert any("nothing is held" in str(n.message) for n in app._notifications)
-        view = app.current_pane.transcript_view
-        view.focus()
-        await pilot.press("t")  # no longer toggles thoughts
-        assert view.show_thoughts
-        await pilot.press("T")  # Textual's keymap rebound the view's binding
-        assert not view.show_thoughts
-        app.current_pane.prompt.focus()
+        await wait_ready(pilot, two)
+        await send(pilot, "/permission")
+        await wait_for(pilot, lambda: two.pending_permissions, what="asked")
+        pane = app.current_pane
+        await pilot.press("ctrl+g", "a")  # "a" no longer answers: it goes to the prompt
+        assert pane.prompt.has_focus and pane.prompt.text == "a" and two.pending_permissions
+        await pilot.press("ctrl+g", "y")  # Textual's keymap rebound the panel's binding
+        await wait_for(pilot, lambda: not two.pending_permissions, what="answered")
+        pane.prompt.focus()
         await pilot.press("ctrl+a", "question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)

@@ -64,8 +64,7 @@ async def test_background_permission_notifies_and_visible_room_does_not():
         # Visible again: answering it and the turn finishing send nothing more.
         await pilot.press("ctrl+b", "2")
         await wait_for(pilot, lambda: app.current_pane.permission.display, what="panel shown")
-        app.current_pane.permission.focus()
-        await pilot.press("a")
+        await pilot.press("ctrl+g", "a")
         await wait_idle(pilot, back)
         assert notifier.calls == [("asker", "needs permission")]
 

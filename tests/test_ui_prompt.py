@@ -133,8 +133,13 @@ async def test_sending_while_busy_queues_shows_and_removes():
         await wait_for(pilot, lambda: [q.id for q in room.queue] == ["q-2"], what="q-1 removed")
         await shown(pilot)
         assert "q-1 later one" not in screen_text(app)
+        assert app.current_pane.prompt.has_focus  # not lost with the button
+        # Text typed on a remaining button goes to the prompt.
+        strip.query(".queue-remove").first().focus()
+        await pilot.press("h", "i")
+        assert app.current_pane.prompt.has_focus and app.current_pane.prompt.text == "hi"
+        await pilot.press("backspace", "backspace")
         # ctrl+b q removes the last queued prompt too.
-        app.current_pane.prompt.focus()
         await pilot.press("ctrl+b", "q")
         await wait_for(pilot, lambda: room.queue == [], what="queue empty")
         room.cancel()

@@ -138,9 +138,11 @@ async def test_new_room_dialog_validates_cwd_and_creates(tmp_path):
     async with running(engine) as (app, pilot):
         await pilot.press("ctrl+b", "c")
         assert isinstance(app.screen, NewRoomScreen)
+        assert app.focused is app.screen.query_one("#new-agent")  # the first field
         cwd_input = app.screen.query_one("#new-cwd")
         cwd_input.value = str(tmp_path / "missing")
         app.screen.query_one("#new-title").value = "[bold]fresh[/]"
+        app.screen.set_focus(cwd_input)
         await pilot.press("enter")
         assert isinstance(app.screen, NewRoomScreen)  # refused
         assert "no such directory" in screen_text(app)
@@ -360,7 +362,8 @@ async def test_keys_typed_ahead_land_in_the_dialog_and_the_new_room():
     (first,) = add_demo_rooms(engine, "first")
     async with running(engine) as (app, pilot):
         await wait_ready(pilot, first)
-        keys = ["ctrl+b", "c", "tab", *"bravo", "enter", *"hi", "enter", "ctrl+b", "1", *"yo"]
+        keys = ["ctrl+b", "c", "tab", "tab", *"bravo", "enter", *"hi", "enter", "ctrl+b", "1",
+                *"yo"]  # fmt: skip
         for key in keys:  # all queued at once, as the driver would deliver a burst
             app.post_message(events.Key(key, key if len(key) == 1 else None))
         await wait_for(pilot, lambda: len(engine.rooms) == 2, what="room created")

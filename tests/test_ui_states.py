@@ -13,6 +13,7 @@ from test_ui_support import (
     screen_text,
     send,
     shown,
+    type_text,
     wait_for,
     wait_idle,
     wait_ready,
@@ -83,13 +84,15 @@ async def test_permission_keys(keys, expected):
         await wait_ready(pilot, room)
         await send(pilot, "/permission")
         await wait_for(pilot, lambda: room.pending_permissions, what="permission asked")
-        await wait_for(
-            pilot, lambda: isinstance(app.focused, PermissionPanel), what="panel focused"
-        )
+        await wait_for(pilot, lambda: app.current_pane.permission.display, what="panel shown")
+        assert app.current_pane.prompt.has_focus  # it never takes the focus by itself
+        await pilot.press("ctrl+g")  # the one deliberate key
+        assert isinstance(app.focused, PermissionPanel)
         text = screen_text(app)
         assert "Permission needed: Write notes.txt" in text
         assert "! needs you (1)" in _header(app)
-        assert "1  Allow once" in text and "4  Always reject" in text
+        # Each option shows the one key that picks it.
+        assert " a  Allow once" in text and " R  Always reject" in text
         await pilot.press(*keys)
         await wait_for(pilot, lambda: not room.pending_permissions, what="answered")
         assert _answers(room) == [expected]
@@ -111,7 +114,7 @@ async def test_several_permissions_queue_fifo_with_more_count():
         assert "Write notes-1.txt" in text and "(+1 more)" in text
         assert "! needs you (2)" in _header(app)
         assert "!2" in _list_entry(app, room)
-        app.current_pane.permission.focus()
+        await pilot.press("ctrl+g")
         await pilot.press("a")
         await wait_for(pilot, lambda: len(room.pending_permissions) == 1, what="first answered")
         await wait_for(pilot, lambda: "Write notes-2.txt" in screen_text(app), what="second")
@@ -145,20 +148,24 @@ async def test_compacting_badge_appears_and_is_gone_after_turn_complete_without_
         assert not app.current_pane.has_class("-compacting")
 
 
-async def test_crash_shows_exit_code_and_r_restarts():
+async def test_crash_shows_exit_code_and_prefix_r_restarts():
     engine = open_engine()
     (room,) = add_demo_rooms(engine, "crashy")
     async with running(engine) as (app, pilot):
         await wait_ready(pilot, room)
         await send(pilot, "/crash 3")
         await wait_for(pilot, lambda: room.status == "exited", what="exited")
-        await wait_for(pilot, lambda: "Restart (r)" in screen_text(app), what="restart offered")
-        assert "exited (code 3) — r to restart" in _header(app)
+        await wait_for(
+            pilot, lambda: "Restart (ctrl+b r)" in screen_text(app), what="restart offered"
+        )
+        assert "exited (code 3) — ctrl+b r or a prompt restarts it" in _header(app)
         text = screen_text(app)
-        assert "the agent exited with code 3" in text and "Restart (r)" in text
+        assert "the agent exited with code 3" in text and "Restart (ctrl+b r)" in text
         assert "exited 3" in _list_entry(app, room)
         assert app.current_pane.prompt.has_focus and app.current_pane.prompt.text == ""
-        await pilot.press("r")  # on the empty prompt: restart, not typed
+        await pilot.press("r")  # a bare letter is text, even on an empty prompt
+        assert app.current_pane.prompt.text == "r" and room.status == "exited"
+        await pilot.press("backspace", "ctrl+b", "r")
         await wait_ready(pilot, room)
         assert app.current_pane.prompt.text == ""
         await send(pilot, "/recall")
@@ -175,7 +182,7 @@ async def test_prefix_r_restarts_and_failed_room_shows_reason(monkeypatch):
     async with running(engine) as (app, pilot):
         await wait_for(pilot, lambda: room.status == "failed", what="failed")
         await wait_for(pilot, lambda: "failed:" in screen_text(app), what="failure shown")
-        assert "failed — r to retry" in _header(app)
+        assert "failed — ctrl+b r to retry" in _header(app)
         assert "failed:" in screen_text(app)
         from amux_tui.engine.config import DEMO_AGENT
 
@@ -219,10 +226,8 @@ async def test_needs_you_count_in_list_and_prefix_a_jumps_to_it():
         assert app.room_list.items()[c.id].has_class("-needs-you")
         await pilot.press("ctrl+b", "a")
         assert app.current_room is c
-        await wait_for(
-            pilot, lambda: isinstance(app.focused, PermissionPanel), what="panel focused"
-        )
-        await pilot.press("a")
+        assert app.current_pane.prompt.has_focus  # jumping there answers nothing
+        await pilot.press("ctrl+g", "a")
         await wait_for(pilot, lambda: len(c.pending_permissions) == 1, what="one left")
         await pilot.press("escape")
         await wait_idle(pilot, c)
@@ -279,29 +284,47 @@ async def test_markup_from_the_agent_is_shown_literally():
         assert "[red]markup[/red] room" in text
 
 
-async def test_permission_prompt_does_not_steal_keys_from_someone_typing(monkeypatch):
-    from amux_tui.ui.widgets import room_pane
-
-    now = [1000.0]  # the typing clock stands still until the test says the user paused
-    monkeypatch.setattr(room_pane, "clock", lambda: now[0])
+async def test_permission_prompt_never_takes_the_focus_and_typing_never_answers_it():
     engine = open_engine()
     (room,) = add_demo_rooms(engine, "typing")
     async with running(engine) as (app, pilot):
         await wait_ready(pilot, room)
-        prompt = app.current_pane.prompt
+        pane = app.current_pane
+        prompt = pane.prompt
         await pilot.press("a", "b", "c")
         room.prompt("/permission")  # arrives while the user is writing
         await wait_for(pilot, lambda: room.pending_permissions, what="asked")
-        await wait_for(pilot, lambda: app.current_pane.permission.display, what="panel shown")
-        await pilot.press("d")  # still typing: must not answer the permission
-        assert prompt.text == "abcd" and room.pending_permissions != []
+        await wait_for(pilot, lambda: pane.permission.display, what="panel shown")
+        await shown(pilot)
+        await type_text(pilot, " aArR1")  # every answer key, typed into the prompt
+        assert prompt.text == "abc aArR1" and room.pending_permissions != []
         assert prompt.has_focus
-        now[0] += 2 * room_pane.TYPING_GRACE  # the user pauses
-        await wait_for(
-            pilot,
-            lambda: app.current_pane.permission.has_focus,
-            what="panel focused after a pause",
-        )
-        await pilot.press("r")
+        await pilot.press("tab")  # tab does not reach it either
+        assert not pane.permission.has_focus
+        pane.focus_input()
+        pane.permission.focus()  # nor does a plain focus() (a click, a stray call)
+        await pilot.pause()
+        assert not pane.permission.has_focus
+        await pilot.press("ctrl+g")
+        assert pane.permission.has_focus
+        await pilot.press("x")  # not an answer: back to the prompt, typed there
+        assert prompt.has_focus and prompt.text == "abc aArR1x"
+        await pilot.press("ctrl+g", "r")
         await wait_idle(pilot, room)
-        assert _answers(room) == ["reject"] and prompt.text == "abcd"
+        assert _answers(room) == ["reject"] and prompt.text == "abc aArR1x"
+        assert prompt.has_focus
+
+
+async def test_two_options_of_one_kind_show_a_letter_then_a_digit():
+    from amux_tui.ui.keymap import DEFAULT_KEYMAP
+    from amux_tui.ui.widgets.permission_panel import option_keys
+
+    hermes = [  # Hermes: allow_session and allow_always are both "allow_always"
+        {"optionId": "once", "name": "Allow once", "kind": "allow_once"},
+        {"optionId": "session", "name": "Allow for session", "kind": "allow_always"},
+        {"optionId": "always", "name": "Always allow", "kind": "allow_always"},
+        {"optionId": "deny", "name": "Deny", "kind": "reject_once"},
+        {"optionId": "never", "name": "Never", "kind": "reject_always"},
+        {"optionId": "odd", "name": "Something else"},
+    ]
+    assert option_keys(hermes, DEFAULT_KEYMAP) == ["a", "A", "3", "r", "R", "6"]

@@ -1,7 +1,17 @@
-"""The agents config, ``agents.toml`` (SPEC §2.1): which ACP agents a room can run.
+"""The agents config, ``agents.toml`` (SPEC §2.1): which ACP agents a room can run, and keys.
 
 A malformed file never stops amux (SPEC §8): every problem is reported with the file and,
 where we can find it, the line, and the agents that could be read are still offered.
+
+The ``[keys]`` table is read here only as data (:class:`KeysConfig`: a prefix, key specs per
+command id, each with its line); whether those keys exist and fit together is the UI's
+business (the engine does not know the key table)::
+
+    [keys]
+    prefix = "ctrl+a"              # the prefix key (default ctrl+b)
+    release_queue = "ctrl+t"       # a command's direct keys: a string or a list
+    [keys.after_prefix]            # keys pressed after the prefix
+    new_room = ["c", "N"]
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ from amux_tui.private import UnsafePath, read_private
 CONFIG_LIMIT = 4 << 20  # a hand-written agents.toml is a few KiB
 RESUME_MODES = ("lazy", "eager")
 COMPACTION_MODES = ("hermes",)
-TOP_LEVEL_KEYS = frozenset({"default_agent", "resume", "notify", "agents"})
+TOP_LEVEL_KEYS = frozenset({"default_agent", "resume", "notify", "agents", "keys"})
 AGENT_KEYS = frozenset({"command", "args", "env", "compaction", "description"})
 # "demo" is built in; "cmd" names `--cmd` rooms, rebuilt from their own meta at restart.
 RESERVED_NAMES = frozenset({"demo", "cmd"})
@@ -112,6 +122,25 @@ class ConfigProblem:
         return f"{self.file}:{self.line}: {self.message}"
 
 
+@dataclass(frozen=True)
+class KeyOverride:
+    """One command's keys from ``[keys]``: direct keys, or keys after the prefix."""
+
+    command: str
+    keys: tuple[str, ...]
+    after_prefix: bool = False
+    line: int | None = None
+
+
+@dataclass
+class KeysConfig:
+    """The ``[keys]`` table as written (shapes checked; meaning checked by the UI)."""
+
+    prefix: str | None = None
+    prefix_line: int | None = None
+    overrides: list[KeyOverride] = field(default_factory=list)
+
+
 @dataclass
 class AgentsConfig:
     """The loaded config: configured agents plus app-wide options."""
@@ -120,6 +149,7 @@ class AgentsConfig:
     default_agent: str = "demo"
     resume: str = "lazy"
     notify: bool = True
+    keys: KeysConfig = field(default_factory=KeysConfig)
     problems: list[ConfigProblem] = field(default_factory=list)
     path: Path = Path("agents.toml")
 
@@ -332,6 +362,11 @@ class _Locator:
         dotted = self._find(rf"\s*agents\s*\.\s*{_key_re(name)}\s*[=.]")
         return self._header("agents", name) or dotted or self.key(name, self._header("agents"))
 
+    def table_key(self, table: tuple[str, ...], key: str) -> int | None:
+        """Line of ``key`` in the table ``[a.b]`` (``table=("a", "b")``), else the header's."""
+        header = self._header(*table)
+        return self.key(key, header) if header is not None else None
+
     def agent_key(self, name: str, key: str) -> int | None:
         """Line of one key of an agent's table, else the agent's own line."""
         in_table = self.key(key, self._header("agents", name))
@@ -355,6 +390,8 @@ def _build(doc: dict[str, Any], loc: _Locator, config: AgentsConfig) -> None:
         config.notify = notify
     else:
         problem(loc.top("notify"), f"notify must be true or false, not {notify!r}")
+
+    config.keys = _keys(doc.get("keys", {}), loc, problem)
 
     agents = doc.get("agents", {})
     if not isinstance(agents, dict):
@@ -421,3 +458,44 @@ def _agent(
         return None
     command = os.path.expanduser(command)  # subprocess does not expand "~"; users write it
     return AgentSpec(name, command, tuple(args), env, compaction, "config", description)
+
+
+def _keys(table: Any, loc: _Locator, problem: Callable[[int | None, str], None]) -> KeysConfig:
+    """Shapes of the ``[keys]`` table: a prefix string, and a key or keys per command."""
+    keys = KeysConfig()
+    if not isinstance(table, dict):
+        problem(loc.top("keys"), 'keys must be a table ([keys] with `command = "key"` lines)')
+        return keys
+
+    def specs(value: Any) -> tuple[str, ...] | None:
+        items = [value] if isinstance(value, str) else value
+        if isinstance(items, list) and all(isinstance(k, str) and k.strip() for k in items):
+            return tuple(k.strip() for k in items)
+        return None
+
+    for name, value in table.items():
+        line = loc.table_key(("keys",), name)
+        if name == "prefix":
+            if isinstance(value, str) and value.strip():
+                keys.prefix, keys.prefix_line = value.strip(), line
+            else:
+                problem(line, f'[keys] prefix must be one key such as "ctrl+a", not {value!r}')
+        elif name == "after_prefix":
+            if not isinstance(value, dict):
+                problem(line, '[keys] after_prefix must be a table of `command = "key"`')
+                continue
+            for command, after in value.items():
+                where = loc.table_key(("keys", "after_prefix"), command) or line
+                found = specs(after)
+                if found is None:
+                    problem(where, f"[keys.after_prefix] {command}: a key or a list of keys, "
+                                   f"not {after!r}")  # fmt: skip
+                else:
+                    keys.overrides.append(KeyOverride(command, found, True, where))
+        else:
+            found = specs(value)
+            if found is None:
+                problem(line, f"[keys] {name}: a key or a list of keys, not {value!r}")
+            else:
+                keys.overrides.append(KeyOverride(name, found, False, line))
+    return keys

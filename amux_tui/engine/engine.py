@@ -45,7 +45,7 @@ WELCOME = (
     "Welcome to amux! This room runs the built-in demo agent: try a prompt, or /help for its "
     "scenarios (/tool, /plan, /permission, /compact, /slow, /flood …). To add real agents, "
     'put them in agents.toml (e.g. [agents.claude] command = "claude-agent-acp"), then '
-    "press ctrl+b c for a new room."
+    "press {new_room} for a new room."
 )
 
 
@@ -278,10 +278,12 @@ class Engine:
         self._tell("room_added", room, focus=focus)
         return room
 
-    def create_first_run_room(self) -> Room:
-        """First run: one demo room with a welcome note on adding real agents."""
+    def create_first_run_room(self, new_room_key: str = "ctrl+b c") -> Room:
+        """First run: one demo room with a welcome note on adding real agents (and the key
+        that makes a new room, as the UI binds it)."""
         room = self.create_room(DEMO_AGENT, cwd=os.getcwd(), title="demo")
-        room.record(F.amux_frame(F.NOTICE, room.id, text=WELCOME, level="info"))
+        welcome = WELCOME.format(new_room=new_room_key)
+        room.record(F.amux_frame(F.NOTICE, room.id, text=welcome, level="info"))
         return room
 
     async def close_room(self, room_id: str) -> Path | None:

@@ -124,11 +124,12 @@ _OPTIONAL_TYPES: dict[str, type] = {
 
 @dataclass
 class Layout:
-    """Room order, focused room and layout mode (``single`` | ``tiled``)."""
+    """Room order, focused room, layout mode (``single`` | ``tiled``), one-time hints shown."""
 
     order: list[str] = field(default_factory=list)
     focused: str | None = None
     mode: str = "single"
+    hints_shown: list[str] = field(default_factory=list)
 
     @classmethod
     def read(cls, path: Path) -> Layout:
@@ -150,10 +151,13 @@ class Layout:
         focused = data.get("focused") if isinstance(data.get("focused"), str) else None
         mode = data.get("mode")
         mode = mode if mode in ("single", "tiled") else "single"
-        return cls(order, focused, mode)
+        hints = data.get("hints_shown")
+        hints = [h for h in hints if isinstance(h, str)] if isinstance(hints, list) else []
+        return cls(order, focused, mode, hints)
 
     def to_json(self) -> dict[str, Any]:
-        return {"order": self.order, "focused": self.focused, "mode": self.mode}
+        return {"order": self.order, "focused": self.focused, "mode": self.mode,
+                "hints_shown": self.hints_shown}  # fmt: skip
 
 
 def keep_corrupt_copy(path: Path) -> Path | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -31,6 +32,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 
+from amux_tui.engine.config import ConfigProblem
 from amux_tui.engine.engine import Engine
 from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.room import Room
@@ -40,8 +42,8 @@ from amux_tui.ui.copy_mode import CopyModeBar, copy_text
 from amux_tui.ui.footer import footer_hints, prefix_hints
 from amux_tui.ui.hub import RoomHub
 from amux_tui.ui.key_router import KeyRouter, PrefixState
-from amux_tui.ui.keymap import DEFAULT_KEYMAP, Keymap
-from amux_tui.ui.keys import KeyState, Scope
+from amux_tui.ui.keymap import DEFAULT_KEYMAP, Keymap, keymap_from_config
+from amux_tui.ui.keys import PREFIX, KeyState, Scope
 from amux_tui.ui.notify import Notifier, TerminalNotifier
 from amux_tui.ui.palette import AmuxCommands
 from amux_tui.ui.room_lifecycle import RoomLifecycle
@@ -49,6 +51,7 @@ from amux_tui.ui.room_switcher import RoomSwitcher
 from amux_tui.ui.screens.unwritten import finish_quit
 from amux_tui.ui.terminal_watch import watch_terminal
 from amux_tui.ui.text_tools import TextTools
+from amux_tui.ui.textual_compat import read_legacy_alt_keys, write_to_terminal
 from amux_tui.ui.turn_control import TurnControl
 from amux_tui.ui.widgets.find_bar import FindInput
 from amux_tui.ui.widgets.key_bar import KeyBar
@@ -65,6 +68,11 @@ log = logging.getLogger("amux.ui")
 
 SPIN_INTERVAL = 0.1
 LAYOUT_SAVE_DELAY = 0.5
+# xterm's modifyOtherKeys (level 1): terminals without the kitty keyboard protocol (xterm,
+# tmux with `extended-keys on`) then report shift+enter apart from enter.
+MODIFY_OTHER_KEYS_ON = "\x1b[>4;1m"
+MODIFY_OTHER_KEYS_OFF = "\x1b[>4;0m"
+TMUX_PREFIX_HINT = "tmux-prefix"
 
 _FOCUS_SCOPES: tuple[tuple[type[Widget], Scope], ...] = (
     (PromptInput, Scope.PROMPT),
@@ -83,7 +91,7 @@ class AmuxApp(App[None]):
         create: ``{"spec", "cwd", "title"}`` from ``amux new``: create and focus that room.
         notifier: where attention for rooms off screen goes (default: bell + OSC 9).
         motion: False freezes spinners and cursor blinking (deterministic screenshots).
-        keymap: the keys (default: the key table's own).
+        keymap: the keys (default: the key table's, with the config file's ``[keys]``).
     """
 
     CSS_PATH = "app.tcss"
@@ -92,6 +100,9 @@ class AmuxApp(App[None]):
     # first focusable widget, i.e. the first tiled pane, and so switch rooms by itself.
     AUTO_FOCUS = None
     COMMANDS = {AmuxCommands}  # amux's commands, then Textual's own, in one ordered list
+    # Screens (dialogs too) get -short / -narrow classes: 80x24 keeps everything reachable.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS = DEFAULT_KEYMAP.bindings(Scope.MAIN)
 
     def __init__(
@@ -108,7 +119,11 @@ class AmuxApp(App[None]):
         self.create = create
         self.notifier: Notifier = notifier if notifier is not None else TerminalNotifier(self)
         self.motion = motion
-        self.keymap = keymap if keymap is not None else DEFAULT_KEYMAP
+        self.key_problems: list[ConfigProblem] = []
+        if keymap is None:
+            keymap, self.key_problems = keymap_from_config(engine.config)
+        self.keymap = keymap
+        read_legacy_alt_keys()  # alt+1 in tmux: ESC 1, not "¡"
         # Class-level BINDINGS hold the table's defaults; Textual rebinds the rest by id.
         self.set_keymap(self.keymap.textual_keymap())
         self.hub = RoomHub(self._apply_updates, self.is_visible, self._on_attention)
@@ -129,7 +144,7 @@ class AmuxApp(App[None]):
         self.room_list = RoomList(id="room-list")
         new_room = self.keymap.prefix_display("new_room", first=True)
         self.pane_grid = PaneGrid(self.keymap, f"No rooms. Press {new_room} to create one.",
-                                  id="panes")  # fmt: skip
+                                  self.newline_key, id="panes")  # fmt: skip
         self.key_bar = KeyBar(id="key-bar")
         self._attached: set[str] = set()
         self._start_tasks: dict[str, asyncio.Future[None]] = {}
@@ -153,17 +168,19 @@ class AmuxApp(App[None]):
 
     async def on_mount(self) -> None:
         engine = self.engine
-        for problem in engine.config.problems:
+        for problem in [*engine.config.problems, *self.key_problems]:
             self.notify(
                 str(problem), title="agents.toml", severity="warning", timeout=15, markup=False
             )
+        write_to_terminal(self, MODIFY_OTHER_KEYS_ON)
+        self._hint_tmux_prefix()
         if self.create is not None:
             room = engine.create_room(
                 self.create["spec"], cwd=self.create.get("cwd"), title=self.create.get("title")
             )
             engine.layout.focused = room.id
         elif not engine.rooms:
-            room = engine.create_first_run_room()
+            room = engine.create_first_run_room(self.keymap.prefix_display("new_room", first=True))
             engine.layout.focused = room.id
         self.room_list.sync(list(engine.rooms.values()))
         focused = (
@@ -187,6 +204,25 @@ class AmuxApp(App[None]):
         self.set_interval(SPIN_INTERVAL, self._spin)
         self.update_key_bar()
         await self.control.start()
+
+    def _hint_tmux_prefix(self) -> None:
+        """Inside tmux, ctrl+b is tmux's own prefix: say once how to reach amux's."""
+        layout = self.engine.layout
+        if not os.environ.get("TMUX") or self.keymap.prefix != PREFIX:
+            return
+        if TMUX_PREFIX_HINT in layout.hints_shown:
+            return
+        layout.hints_shown.append(TMUX_PREFIX_HINT)
+        self.save_layout_soon()
+        prefix = self.keymap.prefix
+        self.notify(
+            f"tmux takes {prefix} itself: press {prefix} twice to send it to amux (tmux's "
+            f"send-prefix), or give amux another prefix in {self.engine.config.path}:\n"
+            f'[keys]\nprefix = "ctrl+a"',
+            title=f"{prefix} inside tmux",
+            timeout=30,
+            markup=False,
+        )
 
     async def _hydrate_all(self) -> None:
         """Lazy start: every room's log is loaded in the background, agents are not started."""
@@ -283,6 +319,7 @@ class AmuxApp(App[None]):
                 pane.focus_input()
         self.run_worker(self.activate(room), group="activate", exit_on_error=False)
         self.refresh_rooms()
+        self.room_list.show_room(room_id)
 
     async def sync_panes(self) -> None:
         """Show the visible rooms' panes (mounted the first time) and hide the others."""
@@ -329,18 +366,17 @@ class AmuxApp(App[None]):
         index = list(self.engine.rooms).index(room_id)
         unread = room_id in self.hub.unread
         tick = self._tick if self.motion else None
-        focused = room_id == self.engine.layout.focused
         self.room_list.update_room(
             room_id,
             index=index,
             unread=unread,
             tick=tick,
-            focused=focused,
+            focused=room_id == self.engine.layout.focused,
             visible=self.is_visible(room_id),
         )
         pane = self.panes.get(room_id)
         if pane is not None and pane.is_mounted and pane.display:
-            pane.update_status(unread=unread, tick=tick, index=index + 1, focused=focused)
+            pane.update_status(unread=unread, tick=tick, index=index + 1)
 
     def refresh_rooms(self) -> None:
         self.room_list.sync(list(self.engine.rooms.values()))
@@ -394,7 +430,26 @@ class AmuxApp(App[None]):
         # The main screen's focus (also while a dialog is open over it).
         focused = self.screen_stack[0].focused if self.screen_stack else None
         focus = next((s for kind, s in _FOCUS_SCOPES if isinstance(focused, kind)), Scope.MAIN)
-        return KeyState(self.current_room, focus, following, self.tiled)
+        return KeyState(
+            self.current_room, focus, following, self.tiled, (("newline", self.newline_key),)
+        )
+
+    @property
+    def newline_key(self) -> str:
+        """The newline key to name: shift+enter once this terminal was seen to report it,
+        else the first that works everywhere (ctrl+j)."""
+        keys = self.keymap.keys_of("newline")
+        if "shift+enter" in keys and "shift+enter" in self.key_router.reported:
+            return "shift+enter"
+        return next((k for k in keys if k != "shift+enter"), self.keymap.key_for("newline"))
+
+    def terminal_reports(self, key: str) -> None:
+        """This terminal reports ``key`` (shift+enter): hints may name it from now on."""
+        for pane in self.panes.values():
+            if pane.is_mounted:
+                pane.set_newline_key(self.newline_key)
+        self.pane_grid.newline_key = self.newline_key
+        self.update_key_bar()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The key table's commands apply only in some states (cancel while a turn runs …).
@@ -456,9 +511,6 @@ class AmuxApp(App[None]):
     def on_prompt_input_steered(self, event: PromptInput.Steered) -> None:
         self.turns.steered(event)
 
-    async def on_prompt_input_restart_requested(self, event: PromptInput.RestartRequested) -> None:
-        await self.runner.run("restart_room")
-
     async def on_failure_banner_restart_pressed(self, event: FailureBanner.RestartPressed) -> None:
         if event.room_id != self.engine.layout.focused:
             await self.focus_room(event.room_id)
@@ -500,6 +552,7 @@ class AmuxApp(App[None]):
         self.run_worker(self.quit_now(ask=False), group="quit", exit_on_error=False)
 
     async def on_unmount(self) -> None:
+        write_to_terminal(self, MODIFY_OTHER_KEYS_OFF)
         if self._terminal_watch is not None:
             self._terminal_watch.set()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):

@@ -28,11 +28,14 @@ def footer_hints(keymap: Keymap, state: KeyState) -> tuple[list[Hint], list[Hint
     """(hints, tail): the footer while the prefix is not armed."""
     hints: list[Hint] = [(keymap.prefix, "prefix")]
     tail: list[Hint] = []
+    shown = dict(state.shown)
     for ids, out in ((FOOTER_ORDER, hints), (FOOTER_TAIL, tail)):
         for command_id in ids:
             command = BY_ID[command_id]
             if command.shows_hint(state):
                 key = usable_key(keymap, command, state.focus)
+                if command_id in shown and command.scope in (state.focus, Scope.MAIN):
+                    key = shown[command_id]  # the key this terminal was seen to report
                 if key:
                     out.append((key, command.hint_label(state)))
     return hints, tail

@@ -112,12 +112,12 @@ def state_glyph(status: str, tick: int | None) -> tuple[str, str]:
     return glyph, style
 
 
-def state_label(room: Room, restart_key: str = "r", cancel_key: str = "esc esc") -> str:
+def state_label(room: Room, restart_key: str = "ctrl+b r", cancel_key: str = "esc esc") -> str:
     """Lifecycle state with its detail: exit code, failure reason, restart hint."""
     status = room.status
     if status == Lifecycle.EXITED:
         code = f" (code {room.exit_code})" if room.exit_code is not None else ""
-        return f"exited{code} — {restart_key} to restart"
+        return f"exited{code} — {restart_key} or a prompt restarts it"
     if status == Lifecycle.FAILED:
         return f"failed — {restart_key} to retry"
     if status == Lifecycle.BUSY and room.force_stop_available:

@@ -4,11 +4,16 @@
   works while the prompt has focus; the next key is a command of the key table and never
   reaches the prompt.
 * A key pressed twice (escape escape) runs its command on the second press.
+* No alt chord types text: an alt key nothing is bound to is refused, not typed.
+* No keystroke is lost: text typed while the transcript, a button or the permission prompt
+  has the focus (or nothing has) goes to the focused room's prompt, which takes the focus.
 * Keys typed ahead keep their order. Textual runs a widget's non-priority binding when the
   key has bubbled back to the app, i.e. behind keys typed meanwhile (``ctrl+u`` then
   ``alpha`` in an input would delete the ``alp`` too); tab moving focus likewise lands the
   next keys in the old field. The router runs such bindings, and tab, at once, and lets a
   key that may move focus or close a dialog settle before the next one is read.
+* Terminals name some keys differently: xterm's modifyOtherKeys form of a modified enter,
+  tab, escape or backspace (``CSI 27;2;13~``) is read as ``shift+enter`` etc.
 
 Everything here uses Textual's public API (``Screen.active_bindings``, ``App.run_action``).
 """
@@ -19,14 +24,19 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from textual import events
-from textual.widgets import Button, Input, TextArea
+from textual.css.query import NoMatches
+from textual.widget import Widget
+from textual.widgets import Button, Input, Select, TextArea
 
 from amux_tui.ui.keymap import spec_display
 from amux_tui.ui.screens.dialog import Dialog
+from amux_tui.ui.widgets.permission_panel import PermissionPanel
 from amux_tui.ui.widgets.prompt_input import PromptInput
+from amux_tui.ui.widgets.room_pane import RoomPane
+from amux_tui.ui.widgets.transcript_view import TranscriptView
 
 if TYPE_CHECKING:
     from amux_tui.ui.app import AmuxApp
@@ -36,6 +46,19 @@ SETTLE_KEYS = frozenset({"enter", "tab", "shift+tab", "escape"})
 _SETTLE_ROUNDS = 8
 _SETTLE_TIMEOUT = 0.25
 DOUBLE_PRESS_WINDOW = 1.0  # seconds
+# Control characters as Textual names keys sent in xterm's modifyOtherKeys form.
+_CONTROL_NAMES = {"\r": "enter", "\t": "tab", "\x1b": "escape", "\x7f": "backspace"}
+# Widgets that take no text: what is typed there belongs to the prompt (main screen) or to
+# the dialog's text field.
+_NOT_FOR_TEXT = (TranscriptView, Button, PermissionPanel)
+_DIALOG_NOT_FOR_TEXT = (Button, Select)
+
+
+@runtime_checkable
+class ClaimsKeys(Protocol):
+    """A field that handles some keys itself only in some states (tab completing)."""
+
+    def owns_key(self, key: str, character: str | None) -> bool: ...
 
 
 class PrefixState:
@@ -94,13 +117,17 @@ class KeyRouter:
         self.prefix = PrefixState(lambda _armed: app.update_key_bar())
         self.clock: Callable[[], float] = time.monotonic  # of double presses (tests move it)
         self._presses: dict[str, DoublePress] = {}
+        self.reported: set[str] = set()
+        """Keys only some terminals report, seen from this one (``shift+enter``)."""
 
     # ---- the app's on_event calls these ----------------------------------------------------------
     async def before(self, event: events.Key) -> bool:
         """Handle ``event`` now if it is ours to handle; True when it was."""
         app = self.app
+        self._normalise(event)
         key, character = event.key, event.character
-        if len(app.screen_stack) == 1:
+        main = len(app.screen_stack) == 1
+        if main:
             if self.prefix.armed:
                 self.prefix.disarm()
                 await self.run_prefix(event)
@@ -110,6 +137,13 @@ class KeyRouter:
                 return True
             if self._refused(event):
                 return True
+        if self._alt_typing(event):
+            app.bell()
+            return True
+        if main:
+            self._to_the_prompt(event)
+        else:
+            self._to_the_dialog_field(event)
         if self._move_focus_now(event):
             return True
         if not self._typed_into_focus(event) and await self._run_binding_now(event):
@@ -183,11 +217,62 @@ class KeyRouter:
         self.app.runner.refuse(command)
         return True
 
+    # ---- what a key is, and where typed text goes -------------------------------------------------
+    def _normalise(self, event: events.Key) -> None:
+        """Name keys the same whichever way the terminal sent them; note the rare ones."""
+        modifiers, _, base = event.key.rpartition("+")
+        if modifiers and base in _CONTROL_NAMES:  # modifyOtherKeys: CSI 27;2;13~ is "shift+\r"
+            event.key, event.character = f"{modifiers}+{_CONTROL_NAMES[base]}", None
+        if event.key == "shift+enter" and event.key not in self.reported:
+            self.reported.add(event.key)
+            self.app.terminal_reports(event.key)
+
+    def _alt_typing(self, event: events.Key) -> bool:
+        """An alt chord bound to nothing, which a text field would type (``alt+x`` → ``x``)."""
+        if "alt+" not in event.key or not event.is_printable:
+            return False
+        if event.key in self.app.keymap.priority_keys:
+            return False
+        return event.key not in self.app.screen.active_bindings
+
+    def _to_the_prompt(self, event: events.Key) -> None:
+        """Text typed where no text goes (the transcript, a button, the permission prompt,
+        or nowhere): the focused room's prompt takes the focus, and the key with it."""
+        app = self.app
+        focused = app.focused
+        if focused is not None and not isinstance(focused, _NOT_FOR_TEXT):
+            return
+        if not (event.is_printable or (focused is None and event.key == "enter")):
+            return
+        if focused is not None and self._own_binding(focused, event.key):
+            return  # the widget's own key (a button's space, the permission prompt's a)
+        pane = app.current_pane
+        if focused is not None:  # its own room's prompt (tiled: maybe not the focused room's)
+            pane = next((a for a in focused.ancestors if isinstance(a, RoomPane)), pane)
+        if pane is not None:
+            pane.focus_input()
+
+    def _to_the_dialog_field(self, event: events.Key) -> None:
+        """Text typed on a dialog's button goes to its text field (the new room's title)."""
+        screen, focused = self.app.screen, self.app.focused
+        if not isinstance(screen, Dialog) or screen.TYPING_TARGET is None:
+            return
+        if not isinstance(focused, _DIALOG_NOT_FOR_TEXT) or not event.is_printable:
+            return
+        if self._own_binding(focused, event.key) or event.key == "space":
+            return
+        with contextlib.suppress(NoMatches):
+            screen.set_focus(screen.query_one(screen.TYPING_TARGET))
+
+    def _own_binding(self, widget: Widget, key: str) -> bool:
+        active = self.app.screen.active_bindings.get(key)
+        return active is not None and active.node is widget and active.enabled
+
     # ---- typing order ------------------------------------------------------------------------------
     def _typed_into_focus(self, event: events.Key) -> bool:
         """Keys the focused widget handles itself (text, and the prompt's own keys)."""
         focused = self.app.focused
-        if isinstance(focused, PromptInput) and focused.owns_key(event.key, event.character):
+        if isinstance(focused, ClaimsKeys) and focused.owns_key(event.key, event.character):
             return True
         return isinstance(focused, (Input, TextArea)) and (
             event.is_printable or event.key == "enter" and isinstance(focused, TextArea)
@@ -230,6 +315,8 @@ class KeyRouter:
         else:
             return False
         screen, focused = app.screen, app.focused
+        if isinstance(focused, ClaimsKeys) and focused.owns_key(event.key, event.character):
+            return False  # the field's own tab: completing a command or a directory
         if not isinstance(screen, (Dialog, type(app.screen_stack[0]))):
             return False
         if screen is not app.screen_stack[-1]:

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from textual.binding import Binding, BindingType
+from textual.keys import Keys, key_to_character
 
+from amux_tui.engine.config import AgentsConfig, ConfigProblem, KeyOverride
 from amux_tui.ui.keys import BY_ID, COMMANDS, PREFIX, Command, Scope
 
 _T = TypeVar("_T")
@@ -108,6 +110,12 @@ class Keymap:
             _check_override(BY_ID[command_id], specs)
         if [BoundKey(prefix)] != expand(prefix):
             raise KeymapError(f"the prefix must be a single key, not {prefix!r}")
+        for spec in (prefix, *(s for specs in (*keys.values(), *prefix_keys.values())
+                               for s in specs)):  # fmt: skip
+            for bound in expand(spec):
+                if not valid_key(bound.key):
+                    raise KeymapError(f"{bound.key!r} is not a key name (examples: ctrl+a, "
+                                      "alt+enter, shift+tab, f5, pageup, a, A, ?)")  # fmt: skip
         self.prefix = prefix
         self._keys = {c.id: tuple(keys.get(c.id, c.keys)) for c in COMMANDS}
         self._prefix_keys = {c.id: tuple(prefix_keys.get(c.id, c.prefix)) for c in COMMANDS}
@@ -240,6 +248,15 @@ class Keymap:
                     if other != command.id:
                         raise KeymapError(f"{bound.key!r} is bound to both {other!r} and "
                                           f"{command.id!r}")  # fmt: skip
+        for command in COMMANDS:
+            if command.scope not in (Scope.MAIN, Scope.PROMPT):
+                continue
+            for bound in self._expanded[command.id]:
+                if types_text(bound.key):
+                    raise KeymapError(f"{bound.key!r} of {command.id!r} types text: where "
+                                      "text is typed, a command needs a modifier (ctrl+, alt+)")  # fmt: skip
+        if types_text(self.prefix):
+            raise KeymapError(f"the prefix {self.prefix!r} types text: use a ctrl+ key")
         for reserved in (self.prefix, "escape"):
             if ("prefix", reserved) in owner:
                 raise KeymapError(f"{reserved!r} after the prefix cancels it: not a command key")
@@ -248,6 +265,34 @@ class Keymap:
         for (where, key), command_id in owner.items():
             if where not in ("prefix", Scope.MAIN.value) and key in self.priority_keys:
                 raise KeymapError(f"{key!r} of {command_id!r} is taken by a main-screen key")
+
+
+_MODIFIERS = frozenset({"ctrl", "alt", "shift", "super", "meta", "hyper"})
+_NAMED_KEYS = frozenset(
+    k.value for k in Keys if "+" not in k.value and not k.value.startswith("<")
+) | {f"f{n}" for n in range(1, 25)}
+
+
+def valid_key(key: str) -> bool:
+    """Whether ``key`` names a key Textual can report: ``ctrl+a``, ``alt+enter``, ``f5``, ``,``."""
+    if key.endswith("++"):  # ctrl++
+        mods, base = key[:-2].split("+"), "+"
+    elif len(key) == 1:
+        mods, base = [], key
+    else:
+        *mods, base = key.split("+")
+    if not base or not all(m in _MODIFIERS for m in mods) or len(set(mods)) != len(mods):
+        return False
+    if len(base) == 1:
+        return base.isprintable() and base != " "
+    return base in _NAMED_KEYS or key_to_character(base) is not None
+
+
+def types_text(key: str) -> bool:
+    """Whether ``key`` is one a text field types (``a``, ``A``, ``shift+a``, ``space``, ``/``)."""
+    if key.startswith("shift+"):
+        key = key[len("shift+") :]
+    return key == "space" or (len(key) == 1 and key.isprintable())
 
 
 def lookup(index: Mapping[str, _T], key: str, character: str | None) -> _T | None:
@@ -281,6 +326,55 @@ def _check_override(command: Command, specs: Sequence[str]) -> None:
 def _binding_id(command: Command, bound: BoundKey) -> str:
     # Family members need ids of their own: Textual rebinds every binding sharing an id.
     return f"{command.id}.{bound.args[0]}" if bound.args else command.id
+
+
+def keymap_from_config(config: AgentsConfig) -> tuple[Keymap, list[ConfigProblem]]:
+    """The keys of ``agents.toml``'s ``[keys]`` table, checked against the key table.
+
+    Each entry that cannot work (an unknown command, a malformed key, a clash) is reported
+    at its line and left out; the others apply. An entry refused only because of another one
+    is tried again once every other entry is in (``prefix = "ctrl+r"`` with ``ctrl+r`` moved
+    away from ``release_queue`` further down).
+    """
+    table = config.keys
+    entries: list[KeyOverride | str] = list(table.overrides)
+    if table.prefix is not None:
+        entries.insert(0, table.prefix)
+    accepted: set[int] = set()
+    failed: dict[int, str] = {}
+
+    def build(indices: set[int]) -> Keymap:
+        prefix, keys, after = PREFIX, {}, {}
+        for index in sorted(indices):
+            entry = entries[index]
+            if isinstance(entry, str):
+                prefix = entry
+            else:
+                (after if entry.after_prefix else keys)[entry.command] = entry.keys
+        return Keymap(prefix, keys, after)
+
+    for _pass in range(2):
+        for index in range(len(entries)):
+            if index in accepted:
+                continue
+            try:
+                build(accepted | {index})
+            except KeymapError as exc:
+                failed[index] = str(exc)
+            else:
+                accepted.add(index)
+                failed.pop(index, None)
+    problems = []
+    for index, message in sorted(failed.items()):
+        entry = entries[index]
+        if isinstance(entry, str):
+            label, line = "[keys] prefix", table.prefix_line
+        elif entry.after_prefix:
+            label, line = f"[keys.after_prefix] {entry.command}", entry.line
+        else:
+            label, line = f"[keys] {entry.command}", entry.line
+        problems.append(ConfigProblem(config.path, line, f"{label}: {message}; the default stays"))
+    return build(accepted), problems
 
 
 DEFAULT_KEYMAP = Keymap()

@@ -47,6 +47,7 @@ class KeyState:
     focus: Scope = Scope.MAIN  # the scope of the focused widget
     following: bool = True  # the focused room's transcript follows new output
     tiled: bool = False
+    shown: tuple[tuple[str, str], ...] = ()  # command id → the key hints name (what works here)
 
 
 Condition = Callable[[KeyState], bool]
@@ -89,13 +90,19 @@ def not_following(state: KeyState) -> bool:
     return state.room is not None and not state.following
 
 
+def permission_waiting(state: KeyState) -> bool:
+    """A permission request of the focused room waits for an answer."""
+    return state.room is not None and bool(state.room.pending_permissions)
+
+
 def permission_waiting_elsewhere(state: KeyState) -> bool:
     """A permission request waits and the permission prompt does not have the focus."""
-    return (
-        state.room is not None
-        and bool(state.room.pending_permissions)
-        and state.focus is not Scope.PERMISSION
-    )
+    return permission_waiting(state) and state.focus is not Scope.PERMISSION
+
+
+def held_label(state: KeyState) -> str:
+    held = sum(1 for q in state.room.queue if q.held) if state.room is not None else 0
+    return f"release {held} held" if held else "release queue"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,16 +181,14 @@ COMMANDS: tuple[Command, ...] = (
             prefix=("&",), when=has_room, prefix_hint="close"),
     Command("toggle_layout", "toggle layout", "single / tiled", prefix=("z",),
             hint=lambda s: "single" if s.tiled else "tiled", prefix_hint="layout"),
-    Command("restart_room", "restart agent", "and resume its session",
-            scope=Scope.PROMPT, keys=("r",), keys_note="empty prompt", prefix=("r",),
-            action="restart",
+    Command("restart_room", "restart agent", "and resume its session (sending a prompt does too)",
+            prefix=("r",),
             when=restartable, unavailable="the agent is {status}; cancel first or use force stop",
             hint="restart", hint_when=agent_stopped, prefix_hint="restart"),
     Command("inspect", "inspect room", "inspector: snapshot, stderr, log",
             prefix=("i",), when=has_room, prefix_hint="inspect"),
     Command("toggle_thoughts", "toggle thoughts", "show or hide agent thoughts",
-            scope=Scope.TRANSCRIPT, keys=("t",), prefix=("t",), action="toggle_thoughts",
-            when=has_room),
+            prefix=("t",), when=has_room),
     Command("jump_to_end", "jump to end", "and follow new output",
             scope=Scope.TRANSCRIPT, keys=("end",), prefix=("e", "end"), action="jump_to_end",
             when=has_room, hint="↓ new output: follow", hint_when=not_following),
@@ -206,13 +211,17 @@ COMMANDS: tuple[Command, ...] = (
     # ---- anywhere on the main screen ------------------------------------------------------------
     Command("release_queue", "release held queue", "prompts held after a restart",
             keys=("ctrl+r",), when=queue_held, unavailable="nothing is held in this room's queue",
-            hint="release queue"),
+            hint=held_label),
+    Command("answer_permission", "answer permission",
+            "focus the permission prompt; only then do its keys answer",
+            keys=("ctrl+g",), when=permission_waiting,
+            unavailable="no permission request is waiting in this room",
+            hint="answer permission", hint_when=permission_waiting_elsewhere),
     Command("cancel_turn", "cancel turn", "if ignored, again to force stop",
             keys=("escape escape",), when=turn_running,
             hint=lambda s: "force stop" if s.room and s.room.force_stop_available else "cancel"),
-    Command("focus_next", "next field", "permission prompt, queue, transcript",
-            keys=("tab",), builtin=True, palette=False,
-            hint="answer permission", hint_when=permission_waiting_elsewhere),
+    Command("focus_next", "next field", "queue, transcript",
+            keys=("tab",), builtin=True, palette=False),
     Command("focus_previous", "previous field", keys=("shift+tab",), builtin=True, palette=False),
     Command("command_palette", "command palette", "every room action by name",
             keys=("ctrl+p",), action="command_palette", palette=False, hint="commands"),
@@ -222,8 +231,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("send", "send", "queued while the agent is busy", scope=Scope.PROMPT,
             keys=("enter",), action="submit", palette=False,
             hint=lambda s: "queue" if s.room and s.room.busy else "send", hint_when=has_room),
-    Command("newline", "newline", scope=Scope.PROMPT, keys=("shift+enter", "ctrl+j"),
+    Command("newline", "newline", "shift+enter where the terminal reports it",
+            scope=Scope.PROMPT, keys=("ctrl+j", "alt+enter", "shift+enter"),
             action="newline", palette=False, hint="newline", hint_when=has_room),
+    Command("complete", "complete command", "the agent's slash commands, after /",
+            scope=Scope.PROMPT, keys=("tab",), action="complete", palette=False),
     Command("history_back", "history back", "on the first line",
             scope=Scope.PROMPT, keys=("up",), action="history(-1)", palette=False),
     Command("history_forward", "history forward", "on the last line",
@@ -231,6 +243,16 @@ COMMANDS: tuple[Command, ...] = (
     Command("steer", "steer", "the running turn with this text",
             scope=Scope.PROMPT, keys=("ctrl+s",), action="steer", palette=False,
             hint="steer", hint_when=turn_running),
+    Command("transcript_page_up", "scroll transcript up", "a page; the prompt keeps the focus",
+            scope=Scope.PROMPT, keys=("pageup", "shift+pageup"), action="transcript_page(-1)",
+            palette=False),
+    Command("transcript_page_down", "scroll transcript down", "a page",
+            scope=Scope.PROMPT, keys=("pagedown", "shift+pagedown"),
+            action="transcript_page(1)", palette=False),
+    Command("transcript_top", "transcript start", scope=Scope.PROMPT, keys=("ctrl+home",),
+            action="transcript_home", palette=False),
+    Command("transcript_end", "transcript end", "and follow new output", scope=Scope.PROMPT,
+            keys=("ctrl+end",), action="transcript_end", palette=False),
     # ---- the permission prompt ------------------------------------------------------------------
     Command("pick_option", "pick option", "by its position", scope=Scope.PERMISSION,
             keys=("{1-9}",), action="pick({n})", palette=False, hint="pick"),
@@ -242,8 +264,9 @@ COMMANDS: tuple[Command, ...] = (
             action="kind('reject_once')", palette=False, hint="reject"),
     Command("reject_always", "reject always", scope=Scope.PERMISSION, keys=("R", "shift+r"),
             action="kind('reject_always')", palette=False, hint="never"),
-    Command("cancel_request", "cancel request", "answers cancelled", scope=Scope.PERMISSION,
-            keys=("escape",), action="dismiss", palette=False, hint="dismiss"),
+    Command("cancel_request", "cancel request",
+            'answers "cancelled": most agents then end the turn', scope=Scope.PERMISSION,
+            keys=("escape",), action="dismiss", palette=False, hint="cancel request"),
     # ---- the transcript -------------------------------------------------------------------------
     Command("scroll_up", "scroll up", scope=Scope.TRANSCRIPT, keys=("up",),
             action="scroll_lines(-1)", palette=False),
@@ -256,7 +279,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("scroll_top", "scroll to top", scope=Scope.TRANSCRIPT, keys=("home",),
             action="scroll_home", palette=False),
     Command("fold", "fold / unfold", "block under the mouse, or the last",
-            scope=Scope.TRANSCRIPT, keys=("enter", "space"), action="toggle_here",
+            scope=Scope.TRANSCRIPT, keys=("enter",), action="toggle_here",
             palette=False),
     Command("hit_next", "next hit", "after a search (tab from the find bar)",
             scope=Scope.TRANSCRIPT, keys=("n",), action="find_step(1)", palette=False),
@@ -317,11 +340,12 @@ COMMANDS: tuple[Command, ...] = (
 """Every command, in the order help lists them."""
 
 FOOTER_ORDER: tuple[str, ...] = (
-    "jump_to_end", "restart_room", "send", "newline", "steer", "cancel_turn", "release_queue",
-    "focus_next", "pick_option", "allow_once", "allow_always", "reject_once", "reject_always",
-    "cancel_request", "find_next", "find_previous", "find_done", "find_cancel", "find_regex",
-    "copy_select", "copy_select_lines", "copy_yank", "copy_code_here", "copy_find", "copy_quit",
-    "help", "pick_room", "toggle_layout", "new_room", "command_palette",
+    "jump_to_end", "restart_room", "answer_permission", "release_queue", "send", "newline",
+    "steer", "cancel_turn", "cancel_request", "pick_option", "allow_once", "allow_always",
+    "reject_once", "reject_always", "find_next", "find_previous", "find_done", "find_cancel",
+    "find_regex", "copy_select", "copy_select_lines", "copy_yank", "copy_code_here",
+    "copy_find", "copy_quit", "help", "pick_room", "toggle_layout", "new_room",
+    "command_palette",
 )  # fmt: skip
 """Footer hints, most important first (what does not fit is dropped from the end)."""
 

@@ -2,7 +2,8 @@
 
 One provider, so the order is amux's: the key table's commands that apply now (by the names
 help uses, searchable by their descriptions too), "switch to" each room and "remove" each
-queued prompt; then, apart, Textual's own commands (theme, keys, maximize, screenshot).
+queued prompt; then, apart and marked "Textual —", Textual's own commands (theme, keys,
+maximize, screenshot).
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ class AmuxCommands(Provider):
                         )
                     )
         for command in sorted(app.get_system_commands(self.screen), key=lambda c: c.title):
-            out.append(Entry(command.title, command.callback, command.help, "", TEXTUAL_WEIGHT,
+            textual = f"Textual — {command.help}"  # Textual's own, apart from the room actions
+            out.append(Entry(command.title, command.callback, textual, "", TEXTUAL_WEIGHT,
                              command.discover))  # fmt: skip
         return out
 

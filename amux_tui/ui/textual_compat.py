@@ -24,3 +24,48 @@ def write_to_terminal(app: App[Any], sequence: str) -> bool:
     driver.write(sequence)
     driver.flush()
     return True
+
+
+class _KeyName(str):
+    """Stands in for a member of Textual's ``Keys`` enum: the parser reads its ``value``."""
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+
+# ESC + these starts a terminal's own sequence (CSI, SS3, DCS, OSC, APC, PM, SOS, ST): never a key.
+_INTRODUCERS = frozenset("[OP]_^X\\")
+
+
+def _alt_name(character: str) -> str:
+    from textual.keys import _character_to_key
+
+    if character.isalpha() and character.isupper():
+        return f"alt+shift+{character.lower()}"
+    return f"alt+{character if character.isalnum() else _character_to_key(character)}"
+
+
+LEGACY_ALT_KEYS: dict[str, str] = {
+    **{f"\x1b{c}": _alt_name(c) for c in map(chr, range(0x20, 0x7F)) if c not in _INTRODUCERS},
+    "\x1b\r": "alt+enter",
+}
+"""Escape-prefixed keys as tmux, xterm and most Linux terminals send alt chords (no kitty
+keyboard protocol): ESC + digit, letter or punctuation, ESC CR."""
+
+
+def read_legacy_alt_keys() -> None:
+    """Make Textual's input parser report ESC + key as that key with alt, at once.
+
+    Why private: the parser's sequence table (``textual._ansi_sequences``) maps ESC + digit
+    to the characters macOS option+digit types (WezTerm sends those), so ``alt+2`` in tmux
+    typed ``™`` into the prompt; ESC CR lost its alt and became a plain enter (a send); and
+    ESC + letter is only recognised after a pause (typed on at once, ``alt+x one`` came out
+    as ``^xone``). Table entries make each one key, without a typed character. There is no
+    public hook for the table. Idempotent; applies to every app of the process.
+    """
+    from textual import _ansi_sequences
+
+    table: Any = _ansi_sequences.ANSI_SEQUENCES_KEYS
+    for sequence, key in LEGACY_ALT_KEYS.items():
+        table[sequence] = (_KeyName(key),)

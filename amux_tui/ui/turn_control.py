@@ -25,6 +25,7 @@ class TurnControl(AppPart):
         "unqueue_last",
         "toggle_thoughts",
         "jump_to_end",
+        "answer_permission",
     )
 
     # ---- commands -----------------------------------------------------------------------------
@@ -74,6 +75,12 @@ class TurnControl(AppPart):
         if pane is not None:
             pane.transcript_view.jump_to_end()
 
+    def answer_permission(self) -> None:
+        """The one deliberate key: the focused room's permission prompt takes the focus."""
+        pane = self.app.current_pane
+        if pane is None or not pane.focus_permission():
+            self.app.bell()
+
     # ---- messages from the panes --------------------------------------------------------------
     def submitted(self, event: PromptInput.Submitted) -> None:
         app = self.app
@@ -84,9 +91,24 @@ class TurnControl(AppPart):
             app.notify("the room is still loading; try again in a moment", severity="warning")
             event.prompt.give_back(event.text)
             return
+        held = sum(1 for item in room.queue if item.held)
         if guard(app, lambda: room.prompt(event.text)) is None:
             event.prompt.give_back(event.text)
             return
+        if held:
+            # Nothing is parked silently: the new prompt waits behind the held ones.
+            key = app.keymap.display("release_queue") or app.keymap.prefix_display(
+                "release_queue", first=True
+            )
+            plural = "s" if held > 1 else ""
+            app.notify(
+                f"queued behind {held} prompt{plural} held since the restart: {key} releases "
+                f"them, or remove what should not run",
+                title="held queue",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
         self._sent(event.prompt, room)
 
     def steered(self, event: PromptInput.Steered) -> None:
@@ -115,7 +137,11 @@ class TurnControl(AppPart):
         if not room.pending_permissions:
             pane = app.panes.get(room.id)
             if pane is not None:
-                pane.prompt.focus()
+                pane.focus_input()
 
     def remove_requested(self, event: QueueStrip.RemoveRequested) -> None:
         self.unqueue(event.queue_item_id, RoomPane.room_of(event.strip))
+        # Its button goes away with it: the focus goes back to the prompt, not nowhere.
+        for pane in event.strip.ancestors:
+            if isinstance(pane, RoomPane):
+                pane.focus_input()

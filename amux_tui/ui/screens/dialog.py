@@ -21,6 +21,8 @@ class Dialog(ModalScreen[ResultT]):
     """
 
     AUTO_FOCUS = "*"  # the app itself auto-focuses nothing; dialogs focus their first field
+    TYPING_TARGET: str | None = None
+    """The field text goes to when it is typed on a button or a list (None: nowhere)."""
 
     def close(self, result: ResultT) -> None:
         if self.is_current:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -95,7 +96,17 @@ class HelpScreen(Dialog[None]):
             with VerticalScroll(id="help-body"), Horizontal(id="help-columns"):
                 for column in columns(self.sections, 3):
                     yield Static(render_sections(column), classes="help-column")
-            yield Label("escape closes", classes="dialog-hint")
+            yield Label("↑ ↓ pageup pagedown scroll · escape closes", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self._fit(self.app.size.height)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.height)
+
+    def _fit(self, height: int) -> None:
+        # The keys scroll inside the dialog; its title and hint stay on screen at any height.
+        self.query_one("#help-body").styles.max_height = max(3, height - 8)
 
     def action_close(self) -> None:
         self.close(None)

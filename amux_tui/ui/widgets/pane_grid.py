@@ -20,12 +20,20 @@ class PaneGrid(Container):
     Args:
         keymap: handed to every pane.
         empty: the text shown when there is no room.
+        newline_key: the newline key panes name (what this terminal reports).
     """
 
-    def __init__(self, keymap: Keymap = DEFAULT_KEYMAP, empty: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        keymap: Keymap = DEFAULT_KEYMAP,
+        empty: str = "",
+        newline_key: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.keymap = keymap
         self.empty = empty
+        self.newline_key = newline_key
         self.panes: dict[str, RoomPane] = {}
 
     def compose(self) -> ComposeResult:
@@ -49,7 +57,7 @@ class PaneGrid(Container):
         by_id = {room.id: room for room in rooms}
         for room_id in visible:
             if room_id not in self.panes:
-                pane = RoomPane(by_id[room_id], self.keymap, id=f"pane-{room_id}")
+                pane = RoomPane(by_id[room_id], self.keymap, self.newline_key, id=f"pane-{room_id}")
                 self.panes[room_id] = pane
                 await self.mount(pane)
         ordered = [self.panes[r] for r in by_id if r in self.panes]

@@ -1,8 +1,12 @@
 """The permission prompt of a room (SPEC §1.4, §4.5): the oldest pending request first.
 
-Keys while it has focus (the key table's permission commands; these are the defaults):
+It never takes the focus by itself, and nothing typed elsewhere reaches it: only its own
+key (the key table's ``answer_permission``, ``ctrl+g`` by default, named on the panel)
+focuses it. Focused, its keys answer (the key table's permission commands; defaults):
 ``1``–``9`` pick an option by position; ``a`` allow once, ``A`` allow always, ``r`` reject
-once, ``R`` reject always (the first option of that kind); ``escape`` answers ``cancelled``.
+once, ``R`` reject always (the first option of that kind); ``escape`` answers
+``cancelled``. Each option shows the one key that picks it: its kind's letter, or its digit
+when an earlier option has that kind already.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from textual import events
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
@@ -17,7 +22,7 @@ from textual.widget import Widget
 from amux_tui.engine.transcript_blocks import Permission, as_str
 from amux_tui.text import one_line
 from amux_tui.ui.keymap import DEFAULT_KEYMAP, Keymap, spec_display
-from amux_tui.ui.keys import Scope
+from amux_tui.ui.keys import BY_ID, Scope
 
 KINDS = ("allow_once", "allow_always", "reject_once", "reject_always")
 """Option kinds of ACP; each is also the id of the key table's command that picks it."""
@@ -47,8 +52,25 @@ def content_detail(tool_call: dict[str, Any] | None) -> str | None:
     return None
 
 
+def option_keys(options: list[dict[str, Any]], keymap: Keymap) -> list[str]:
+    """The key shown for (and picking) each option: the first option of a kind gets the
+    kind's letter, any other its position's digit (none past the ninth)."""
+    keys, seen = [], set()
+    for n, option in enumerate(options, start=1):
+        kind = option.get("kind")
+        if kind in KINDS and kind not in seen:
+            seen.add(kind)
+            keys.append(keymap.key_for(kind))
+        else:
+            keys.append(keymap.key_for("pick_option", n) if n <= 9 else "")
+    return keys
+
+
 class PermissionPanel(Widget):
     """Shows the first pending permission request of a room and answers it by key.
+
+    Focusable only once armed (:meth:`arm`) by the deliberate key, and only until it loses the
+    focus: neither tab nor a click can land on it by accident.
 
     Args:
         keymap: where the keys shown on the panel come from (its bindings are the table's;
@@ -71,6 +93,23 @@ class PermissionPanel(Widget):
         self.keymap = keymap
         self.request: Permission | None = None
         self.more = 0
+        self._armed = False
+
+    def allow_focus(self) -> bool:
+        return self._armed and self.request is not None
+
+    def arm(self) -> None:
+        """The deliberate key was pressed: the panel may take the focus (until it loses it)."""
+        self._armed = True
+
+    def on_focus(self, event: events.Focus) -> None:
+        self.refresh(layout=True)
+
+    def on_blur(self, event: events.Blur) -> None:
+        # The terminal losing the focus blurs us too; it gives the focus back on return.
+        if self.app.app_focus:
+            self._armed = False
+        self.refresh(layout=True)
 
     def set_pending(self, pending: list[Permission]) -> None:
         """Show the head of the FIFO (or hide when nothing is pending)."""
@@ -88,6 +127,13 @@ class PermissionPanel(Widget):
         return answerable(self.request.options) if self.request is not None else []
 
     def render(self) -> Content:
+        return self._content(self.size.width)
+
+    def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+        return len(self._content(width).wrap(max(1, width)))
+
+    def _content(self, width: int) -> Content:
+        """The request, then its options packed into lines so that none is split."""
         request = self.request
         if request is None:
             return Content("")
@@ -102,21 +148,28 @@ class PermissionPanel(Widget):
         if detail:
             lines.append(Content.assemble(("  ", ""), (one_line(detail, 160), "$text-muted")))
         keymap = self.keymap
-        parts: list[tuple[str, str] | str] = []
-        for n, option in enumerate(self.options[:9], start=1):
+        chunks: list[Content] = []
+        options = self.options
+        for option, key in zip(options, option_keys(options, keymap), strict=True):
+            if not key:
+                continue
             name = as_str(option.get("name")) or option["optionId"]
-            kind = option.get("kind")
-            key = keymap.key_for(kind) if kind in KINDS else ""
-            parts.append(
-                (f" {spec_display(keymap.key_for('pick_option', n))} ", "reverse bold $accent")
-            )
-            parts.append(f" {one_line(name, 40)}")
-            if key:
-                parts.append((f" ({key})", "$text-muted"))
-            parts.append("   ")
-        parts.append((keymap.display("cancel_request", short=True), "bold"))
-        parts.append((" cancel", "$text-muted"))
-        lines.append(Content.assemble(*parts))
+            chunks.append(
+                Content.assemble((f" {spec_display(key)} ", "reverse bold $accent"),
+                                 f" {one_line(name, 40)}")
+            )  # fmt: skip
+        if self.has_focus:
+            chunks.append(
+                Content.assemble((keymap.display("cancel_request", short=True), "bold"),
+                                 (f" {BY_ID['cancel_request'].name}", "$text-muted"))
+            )  # fmt: skip
+        lines.extend(_pack(chunks, width))
+        if not self.has_focus:
+            answer = keymap.display("answer_permission")
+            lines.append(
+                Content.assemble((f" {answer} ", "reverse bold $warning"),
+                                 " to answer — until then, what you type stays in the prompt")
+            )  # fmt: skip
         return Content("\n").join(lines)
 
     def _answer(self, option_id: str | None) -> None:
@@ -141,3 +194,18 @@ class PermissionPanel(Widget):
 
     def action_dismiss(self) -> None:
         self._answer(None)
+
+
+def _pack(chunks: list[Content], width: int, gap: int = 3) -> list[Content]:
+    """Chunks side by side, a new line where the next one would not fit whole."""
+    lines: list[list[Content]] = []
+    used = 0
+    for chunk in chunks:
+        size = chunk.cell_length
+        if lines and used + gap + size <= width:
+            lines[-1].append(chunk)
+            used += gap + size
+        else:
+            lines.append([chunk])
+            used = size
+    return [Content(" " * gap).join(line) for line in lines]

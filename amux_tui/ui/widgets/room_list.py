@@ -106,6 +106,12 @@ class RoomList(VerticalScroll, can_focus=False):
         self._items = {room.id: RoomItem(room) for room in rooms}
         self.mount_all(list(self._items.values()))
 
+    def show_room(self, room_id: str) -> None:
+        """Scroll so that the room's entry is in view (the focused room, at any height)."""
+        item = self._items.get(room_id)
+        if item is not None:
+            self.call_after_refresh(self.scroll_to_widget, item, animate=False)
+
     def update_room(self, room_id: str, **state: object) -> None:
         item = self._items.get(room_id)
         if item is not None:

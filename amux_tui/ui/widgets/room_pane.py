@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from amux_tui.engine.room import Room
 from amux_tui.ui.keymap import DEFAULT_KEYMAP, Keymap
 from amux_tui.ui.keys import Scope
 from amux_tui.ui.motion import still_cursors
+from amux_tui.ui.widgets.command_menu import CommandMenu
 from amux_tui.ui.widgets.permission_panel import PermissionPanel
 from amux_tui.ui.widgets.prompt_input import PromptInput
 from amux_tui.ui.widgets.queue_strip import QueueStrip
@@ -30,10 +30,13 @@ if TYPE_CHECKING:
     from amux_tui.engine.transcript import Block
 
 DRAFT_DEBOUNCE = 0.5  # seconds of quiet typing before the draft is saved to the room
-TYPING_GRACE = 1.0  # a permission prompt does not steal focus from someone typing
-# The clock that says how long ago the user typed (tests replace it to decide "mid-sentence"
-# without depending on how fast the machine is).
-clock: Callable[[], float] = time.monotonic
+
+
+def placeholder(keymap: Keymap, newline: str) -> str:
+    """The empty prompt's hint: how to send, how to get a newline here, where help is."""
+    send = keymap.key_for("send")
+    help_key = keymap.prefix_display("help", first=True)
+    return f"Message the agent — {send} sends, {newline} for a newline, {help_key} for help"
 
 
 class RoomPane(Widget):
@@ -55,16 +58,21 @@ class RoomPane(Widget):
 
         room_id: str
 
-    def __init__(self, room: Room, keymap: Keymap = DEFAULT_KEYMAP, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        room: Room,
+        keymap: Keymap = DEFAULT_KEYMAP,
+        newline_key: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(classes="room-pane", **kwargs)
         self.room = room
         self.keymap = keymap
+        self.newline_key = newline_key or keymap.key_for("newline")
         # Kept (not queried): the app reads its follow state on every key and footer update.
         self.transcript_view = TranscriptView(classes="transcript")
         self.stale = True  # the transcript view has not been given the current transcript
         self._draft_timer: Timer | None = None
-        self._last_typed = 0.0
-        self._had_permission = False
 
     def compose(self) -> ComposeResult:
         room, keymap = self.room, self.keymap
@@ -73,17 +81,21 @@ class RoomPane(Widget):
         yield self.transcript_view
         yield PermissionPanel(keymap, classes="permission-panel")
         yield QueueStrip(keymap, classes="queue-strip")
-        send, newline = keymap.key_for("send"), keymap.key_for("newline")
-        help_key = keymap.prefix_display("help", first=True)
+        menu = CommandMenu(classes="command-menu")
+        yield menu
         yield PromptInput(
             room.meta.draft,
             history=lambda: room.meta.history,
-            can_restart=lambda: room.stopped,
             keys=keymap.scope_actions(Scope.PROMPT),
+            menu=menu,
             classes="prompt",
-            placeholder=f"Message the agent — {send} sends, {newline} for a newline, "
-            f"{help_key} for help",
+            placeholder=placeholder(keymap, self.newline_key),
         )
+
+    def set_newline_key(self, key: str) -> None:
+        """The terminal turned out to report another newline key (shift+enter): name it."""
+        self.newline_key = key
+        self.prompt.placeholder = placeholder(self.keymap, key)
 
     def on_mount(self) -> None:
         still_cursors(self)
@@ -127,7 +139,7 @@ class RoomPane(Widget):
         else:
             self.transcript_view.blocks_changed(sorted(blocks, key=lambda b: b.index))
 
-    def update_status(self, *, unread: bool, tick: int | None, index: int, focused: bool) -> None:
+    def update_status(self, *, unread: bool, tick: int | None, index: int) -> None:
         room = self.room
         self.busy, self.compacting = room.busy, room.compacting
         self.needs_you, self.stopped = (
@@ -140,44 +152,51 @@ class RoomPane(Widget):
         panel = self.permission
         panel.set_pending(pending)
         self.queue_strip.set_queue(list(room.queue))
-        if pending and not self._had_permission and focused:
-            self._focus_permission()
-        elif not pending and self._had_permission and panel.has_focus:
-            self.prompt.focus()
-        self._had_permission = bool(pending)
-
-    def _focus_permission(self) -> None:
-        """A new permission prompt is answerable at once, unless the user is mid-sentence:
-        then it waits until they pause (their next keys must not answer it)."""
-        if not self.room.pending_permissions or not self.has_class("-focused"):
-            return
-        if self.permission.has_focus:
-            return
-        quiet = clock() - self._last_typed
-        if quiet > TYPING_GRACE:
-            focused = self.app.focused
-            if focused is None or self in focused.ancestors_with_self:
-                self.permission.focus()  # never from another pane or a dialog
-        else:
-            self.set_timer(TYPING_GRACE - quiet + 0.05, self._focus_permission)
+        if not pending and panel.has_focus:
+            self.focus_input()
+        self._offer_commands()
 
     def tick(self, tick: int | None, index: int, unread: bool) -> None:
         """Spinner frame for a busy room."""
         self.query_one(RoomHeader).update_state(unread=unread, tick=tick, index=index)
 
     def focus_input(self) -> None:
-        """Focus the permission prompt if one waits, else the prompt — synchronously, so
-        keys typed right after a room switch land here (``focus()`` is deferred)."""
-        target: Widget = self.permission if self.room.pending_permissions else self.prompt
+        """Focus the prompt — synchronously, so keys typed right after a room switch land
+        here (``focus()`` is deferred). Never the permission prompt: only its own key
+        (``ctrl+g``) focuses that, so nothing typed can answer a request by accident."""
+        prompt = self.prompt
         try:
-            self.screen.set_focus(target)
+            self.screen.set_focus(prompt)
         except Exception:  # not on a screen yet
-            target.focus()
+            prompt.focus()
+
+    def focus_permission(self) -> bool:
+        """The deliberate key: the permission prompt takes the focus; False if none waits."""
+        if not self.room.pending_permissions:
+            return False
+        panel = self.permission
+        panel.set_pending(self.room.pending_permissions)
+        panel.arm()
+        self.screen.set_focus(panel)
+        return panel.has_focus
+
+    # ---- the prompt's requests ----------------------------------------------------------------
+    async def on_prompt_input_scroll_transcript(self, event: PromptInput.ScrollTranscript) -> None:
+        event.stop()
+        await self.transcript_view.run_action(event.action)
+
+    def _offer_commands(self) -> None:
+        """Slash commands matching the prompt (the agent's ``available_commands_update``)."""
+        try:
+            prompt, menu = self.prompt, self.query_one(CommandMenu)
+        except NoMatches:
+            return
+        menu.commands = self.room.model.available_commands if self.room.loaded else []
+        menu.sync(prompt.text)
 
     # ---- draft -------------------------------------------------------------------------------
     def on_text_area_changed(self, event: PromptInput.Changed) -> None:
-        # Only text being written counts as "mid-sentence"; an emptied prompt (sent) does not.
-        self._last_typed = clock() if event.text_area.text else 0.0
+        self._offer_commands()
         if self._draft_timer is not None:
             self._draft_timer.stop()
         self._draft_timer = self.set_timer(DRAFT_DEBOUNCE, self.save_draft)

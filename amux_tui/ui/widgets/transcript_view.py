@@ -53,6 +53,8 @@ class TranscriptView(ScrollView):
     """Scrollable, virtualised view of a transcript's blocks."""
 
     can_focus = True
+    # A click folds a block; the focus stays in the prompt, so what is typed next is not lost.
+    FOCUS_ON_CLICK = False
 
     DEFAULT_CSS = """
     TranscriptView {
@@ -95,7 +97,7 @@ class TranscriptView(ScrollView):
     follow: reactive[bool] = reactive(True, init=False)
     """Stay pinned to the end as output arrives; False once the user scrolls up."""
     show_thoughts: reactive[bool] = reactive(True, init=False)
-    """Show thought blocks (``t`` toggles)."""
+    """Show thought blocks (the key table's ``toggle_thoughts``)."""
 
     class FollowChanged(Message):
         """``follow`` flipped (the shell shows a "↓ new output" hint while it is False)."""
@@ -247,10 +249,6 @@ class TranscriptView(ScrollView):
     def action_jump_to_end(self) -> None:
         """``end``: scroll to the end and follow."""
         self.jump_to_end()
-
-    def action_toggle_thoughts(self) -> None:
-        """``t``: hide or show thoughts."""
-        self.show_thoughts = not self.show_thoughts
 
     def action_find_step(self, step: int) -> None:
         """``n`` / ``N`` after a search: the next or previous hit."""
