@@ -34,7 +34,8 @@ def cursor_cell(term: AmuxTerminal, below: int) -> tuple[int, int]:
         (x, y)
         for y in range(below, bar_y)
         for x in range(1, term.cols - 2)
-        if term.char(x, y).reverse and term.char(x - 1, y).data == "▕"
+        # at the start of a transcript line: right of the pane's edge and its border column
+        if term.char(x, y).reverse and "▕" in (term.char(x - 1, y).data, term.char(x - 2, y).data)
     ]
     assert len(cells) == 1, term.describe()
     return cells[0]

@@ -26,9 +26,16 @@ def paragraph_lines(term: AmuxTerminal) -> list[str]:
     for line in term.lines():
         if PANE_EDGE in line:
             text = line.split(PANE_EDGE, 1)[1].rstrip(SCROLLBAR)
-            if "chunk" in text and "/flood" not in text:
+            words = text.split()
+            if words and all(w == "chunk" or w.isdigit() for w in words):
                 out.append(text)
     return out
+
+
+def at_the_end(term: AmuxTerminal) -> bool:
+    """The paragraph's last words, "chunk 2000", are on screen (maybe across a wrap)."""
+    words = " ".join(paragraph_lines(term)).split()
+    return words[-2:] == ["chunk", "2000"]
 
 
 def assert_wrapped_as_one(lines: list[str]) -> None:
@@ -39,10 +46,11 @@ def assert_wrapped_as_one(lines: list[str]) -> None:
 
 
 def scroll(term: AmuxTerminal, key: str, until: str | None = None) -> None:
-    """Press ``key`` in the transcript, then go back to the prompt, whose blinking cursor
-    keeps amux drawing, so the screen can be read once it stops changing."""
+    """Press ``key`` at the prompt (it scrolls the transcript; the prompt keeps the focus,
+    whose blinking cursor keeps amux drawing, so the screen can be read once it stops
+    changing)."""
     mark = term.mark()
-    term.press("shift+tab", key, "tab")  # prompt → transcript, key, → prompt
+    term.press(key)
     term.wait_stable(
         after=lambda t: t.output_since(mark) != b"" and (until or "") in t.screen_text()
     )
@@ -50,14 +58,14 @@ def scroll(term: AmuxTerminal, key: str, until: str | None = None) -> None:
 
 def read_every_screen(term: AmuxTerminal) -> list[str]:
     """Scroll from the top to the end; check each screen; return the lines seen."""
-    scroll(term, "home", until="chunk 1 chunk 2 ")
+    scroll(term, "ctrl+home", until="chunk 1 chunk 2 ")
     seen: list[str] = []
     while True:
         lines = paragraph_lines(term)
         assert lines, term.describe()
         assert_wrapped_as_one(lines)
         seen.extend(line for line in lines if line not in seen)
-        if "chunk 2000" in lines[-1]:
+        if " ".join(lines).split()[-2:] == ["chunk", "2000"]:
             return seen
         scroll(term, "pagedown")
 
@@ -75,7 +83,7 @@ def test_flood_paragraph_has_no_line_break_the_text_does_not_have(
         term.type("/flood 2000")
         term.press("enter")
         term.wait_turns_settled(1)
-        term.wait_stable(after="chunk 2000")
+        term.wait_stable(after=at_the_end)
         assert_wrapped_as_one(paragraph_lines(term))  # following the end, as it streamed
         live = read_every_screen(term)
         term.press("ctrl+q")
@@ -85,7 +93,7 @@ def test_flood_paragraph_has_no_line_break_the_text_does_not_have(
 
     with AmuxTerminal(home, cols=cols, rows=rows) as term:  # restarted: drawn from the log
         term.wait_ready()
-        term.wait_stable(after="chunk 2000")
+        term.wait_stable(after=at_the_end)
         assert_wrapped_as_one(paragraph_lines(term))
         assert read_every_screen(term) == live
         term.press("ctrl+q")

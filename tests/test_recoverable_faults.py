@@ -85,7 +85,7 @@ async def test_corrupt_metadata_is_kept_and_the_room_asks_for_its_agent(tmp_path
     assert copy.read_bytes() == content and f"a copy is kept as {copy.name}" in room.meta_problem
     assert room.agent.launch is None  # an unreadable agent is never guessed
     await room.start()
-    assert room.status == "failed" and "press r to choose the agent" in (room.failure or "")
+    assert room.status == "failed" and "restart the room to choose it" in (room.failure or "")
     assert room.title == "kept" and room.meta.history == ["hello"]  # what the log can tell
     engine.assign_agent(room, demo_spec(), str(home))
     await room.restart()
@@ -106,10 +106,10 @@ def test_the_tui_asks_for_the_agent_of_a_room_whose_metadata_is_gone(tmp_path):
     meta.write_text("{ not json")
     with AmuxTerminal(home) as term:
         term.wait_ready()
-        term.wait_for("so its agent is unknown; press r to choose the")
-        term.type("r")
+        term.wait_for("so its agent is unknown; restart the room")
+        term.press("ctrl+b", "r")
         term.wait_for("Choose the agent for demo")
-        term.press("enter")  # the default agent (demo), the directory offered
+        term.press("tab", "enter")  # the default agent (demo), the directory offered
         term.wait_for("demo ready")
         term.press("ctrl+q")
         assert term.wait_exit() == 0

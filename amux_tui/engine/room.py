@@ -857,9 +857,9 @@ class Room:
         if self.meta_problem is not None and self.meta_path is not None:
             return (
                 f"its metadata {self.meta_path.name} {self.meta_problem}, so its agent is "
-                "unknown; press r to choose the agent"
+                "unknown; restart the room to choose it"
             )
-        return "no agent is recorded for this room; press r to choose the agent"
+        return "no agent is recorded for this room; restart the room to choose it"
 
     async def close(self) -> None:
         """Clean quit: cancel an active turn, stop the agent, sync log and metadata.

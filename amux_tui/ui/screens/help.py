@@ -34,48 +34,69 @@ def _keys(keymap: Keymap, command: Command) -> str:
     return f"{keys} ({command.keys_note})" if command.keys_note else keys
 
 
-def render_sections(sections: list[Section]) -> Content:
-    """Sections of ``key  name — description`` rows, keys aligned per section."""
+DIALOG_WIDTH = 150  # as #help-dialog in app.tcss
+DIALOG_CHROME = 8  # its border and padding, and the scroll bar
+MIN_COLUMN = 44  # narrower help columns would wrap most rows
+KEY_COLUMN = 18  # widest key column; longer keys get a line of their own
+GAP = 2  # between the help columns
+
+
+def _section_lines(section: Section, width: int) -> list[Content]:
+    """A section as lines of at most ``width`` cells, one per command: the keys on the
+    left, the name and as much of the description as fits (the palette has it all)."""
+    title, rows = section
+    lines = [Content.styled(title, "bold $accent")]
+    key_width = min(KEY_COLUMN, max((len(key) for key, _ in rows), default=0))
+    text_width = max(8, width - 2 - key_width - 2)
+    for key, command in rows:
+        if len(key) > key_width:  # the key alone, the text on the line below
+            lines.append(Content.styled("  " + key, "bold"))
+            key = ""
+        name = _cut(command.name, text_width)
+        room = text_width - len(name) - 3
+        detail = _cut(command.description, room) if command.description and room >= 8 else ""
+        lines.append(
+            Content.assemble(
+                ("  " + key.ljust(key_width) + "  ", "bold"),
+                name,
+                (" — " + detail, "$text-muted") if detail else "",
+            )
+        )
+    return lines
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)].rstrip() + "…"
+
+
+def render_sections(sections: list[Section], width: int = 46) -> Content:
+    """Sections of ``key  name — description`` rows, one blank line between sections."""
     lines: list[Content] = []
-    for title, rows in sections:
+    for section in sections:
         if lines:
             lines.append(Content(""))
-        lines.append(Content.styled(title, "bold $accent"))
-        width = max((len(key) for key, _ in rows), default=0)
-        for key, command in rows:
-            detail = (f" — {command.description}", "$text-muted") if command.description else ""
-            lines.append(
-                Content.assemble(("  " + key.ljust(width), "bold"), "   ", command.name, detail)
-            )
+        lines.extend(_section_lines(section, width))
     return Content("\n").join(lines)
 
 
-COLUMN_WIDTH = 46  # characters of one help column (three in the 150-column dialog)
+def columns(sections: list[Section], count: int, width: int) -> list[list[Section]]:
+    """Split the sections, in order, into ``count`` columns of ``width`` cells, as even in
+    height as they come (heights are exact: the lines :func:`render_sections` makes)."""
+    heights = [len(_section_lines(section, width)) + 1 for section in sections]
+    return [sections[a:b] for a, b in _balanced(heights, count)]
 
 
-def _height(section: Section) -> int:
-    """Lines a section takes in a column: its title, a gap, and its rows as they wrap."""
-    _title, rows = section
-    width = max((len(key) for key, _ in rows), default=0)
-    lines = 0
-    for _key, command in rows:
-        length = 2 + width + 3 + len(command.name)
-        length += len(command.description) + 3 if command.description else 0
-        lines += -(-length // COLUMN_WIDTH)
-    return lines + 2
-
-
-def columns(sections: list[Section], count: int) -> list[list[Section]]:
-    """Split the sections, in order, into ``count`` columns as even as they come."""
-    heights = [_height(section) for section in sections]
-    if count <= 1 or len(sections) <= 1:
-        return [sections]
-    best: tuple[int, list[list[Section]]] | None = None
-    for split in range(1, len(sections)):
-        rest = columns(sections[split:], count - 1)
-        tallest = max(sum(heights[:split]), *(sum(map(_height, c)) for c in rest))
+def _balanced(heights: list[int], count: int, start: int = 0) -> list[tuple[int, int]]:
+    """Cut ``heights[start:]`` into ``count`` runs minimising the tallest run."""
+    n = len(heights)
+    if count <= 1 or n - start <= 1:
+        return [(start, n)]
+    best: tuple[int, list[tuple[int, int]]] | None = None
+    for cut in range(start + 1, n):
+        rest = _balanced(heights, count - 1, cut)
+        tallest = max(sum(heights[start:cut]), *(sum(heights[a:b]) for a, b in rest))
         if best is None or tallest < best[0]:
-            best = (tallest, [sections[:split], *rest])
+            best = (tallest, [(start, cut), *rest])
     assert best is not None
     return best[1]
 
@@ -88,14 +109,21 @@ class HelpScreen(Dialog[None]):
     def __init__(self, sections: list[Section]) -> None:
         super().__init__(classes="dialog-screen")
         self.sections = sections
+        self._layout = (0, 0)  # (columns, width of one)
 
     def compose(self) -> ComposeResult:
-        # Three columns so everything fits a normal terminal.
+        # As many columns as the terminal's width allows (the dialog is 150 cells at most).
+        inner = min(DIALOG_WIDTH, self.app.size.width) - DIALOG_CHROME
+        count = max(1, min(3, (inner + GAP) // (MIN_COLUMN + GAP)))
+        width = (inner - GAP * (count - 1)) // count
+        self._layout = (count, width)
         with Vertical(classes="dialog", id="help-dialog"):
             yield Label("amux keys", classes="dialog-title")
             with VerticalScroll(id="help-body"), Horizontal(id="help-columns"):
-                for column in columns(self.sections, 3):
-                    yield Static(render_sections(column), classes="help-column")
+                for column in columns(self.sections, count, width):
+                    static = Static(render_sections(column, width), classes="help-column")
+                    static.styles.width = width
+                    yield static
             yield Label("↑ ↓ pageup pagedown scroll · escape closes", classes="dialog-hint")
 
     def on_mount(self) -> None:
@@ -103,6 +131,13 @@ class HelpScreen(Dialog[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.height)
+        if self._layout[0] != max(
+            1,
+            min(
+                3, (min(DIALOG_WIDTH, event.size.width) - DIALOG_CHROME + GAP) // (MIN_COLUMN + GAP)
+            ),
+        ):
+            self.refresh(recompose=True)
 
     def _fit(self, height: int) -> None:
         # The keys scroll inside the dialog; its title and hint stay on screen at any height.
