@@ -1,7 +1,7 @@
 """Rebuild a room from its replay log (SPEC §5.3) through the live fold.
 
 Every record goes through :meth:`RoomModel.apply`, the very code the live gate runs.
-Streamed agent text (most of a log) is decoded into a :class:`TextChunk` without building
+Streamed agent text (most of a log) is decoded into (message id, text) without building
 dicts; everything else is decoded in full. ``closing_frames`` lists what a restarted amux
 must record for a turn that never settled; ``amux show`` applies them in memory only.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from amux_tui.engine import frames as F
-from amux_tui.engine.model import RoomModel, TextChunk
+from amux_tui.engine.model import RoomModel
 from amux_tui.engine.store import LoadResult, Record, load_log
 
 
@@ -84,28 +84,28 @@ class _Envelope(msgspec.Struct, gc=False):
 
 
 _EnvelopeOrValue = _Envelope | _JSON
+SESSION_UPDATE, AGENT_MESSAGE_CHUNK = F.SESSION_UPDATE, F.AGENT_MESSAGE_CHUNK
+_ID_TYPES = frozenset((str, int))  # decoded JSON: exactly these types, never subclasses
 _full_frame = msgspec.json.Decoder(Record[Any]).decode
 
 
-def _text_chunk(env: Any) -> TextChunk | None:
-    """The record's frame as a :class:`TextChunk`, when it is plain streamed text."""
+def _text_chunk(env: Any) -> tuple[str | int | None, str] | None:
+    """(message id, text) of the record's frame when it is plain streamed text."""
     if type(env) is not _Envelope or env.method != F.SESSION_UPDATE:
         return None
     params = env.params
-    if type(params) is not _Params or type(params.update) is not _Update:
+    if type(params) is not _Params:
         return None
     update = params.update
+    if type(update) is not _Update or update.sessionUpdate != F.AGENT_MESSAGE_CHUNK:
+        return None
     content = update.content
-    if (
-        update.sessionUpdate != F.AGENT_MESSAGE_CHUNK
-        or type(content) is not _Content
-        or content.type != "text"
-        or type(content.text) is not str
-    ):
+    if type(content) is not _Content or content.type != "text" or type(content.text) is not str:
         return None
     mid = update.messageId
-    valid_mid = mid if isinstance(mid, (str, int)) and not isinstance(mid, bool) else None
-    return TextChunk(valid_mid, content.text)
+    return (
+        mid if isinstance(mid, (str, int)) and not isinstance(mid, bool) else None
+    ), content.text
 
 
 def fold(records: Iterable[Record[Any]], room_id: str) -> RoomModel:
@@ -139,39 +139,61 @@ def fold_log(
             blocks with far fewer calls, but leaves the frame counters of ``model.state``
             short. Never for a room that will run.
     """
-    apply = model.apply
+    apply, apply_text = model.apply, model.apply_text
     blocks = model.transcript.blocks
     times = block_times
     pending: list[str] = []  # text_only: chunk texts of one message not applied yet
-    first: list[Any] = []  # ... and the record of the first of them
+    first: list[Any] = []  # ... and the record and message id of the first of them
 
-    def apply_timed(frame: Any, rec: Record[Any]) -> None:
-        apply(frame, rec.seq, rec.segment_id, rec.recorded_at)
+    def fold(rec: Record[Any], line: bytes) -> None:
+        # _text_chunk inlined: this runs for every record of logs of a million frames.
+        env = rec.frame
+        if type(env) is _Envelope and env.method == SESSION_UPDATE:
+            params = env.params
+            if type(params) is _Params:
+                update = params.update
+                if type(update) is _Update and update.sessionUpdate == AGENT_MESSAGE_CHUNK:
+                    content = update.content
+                    if (
+                        type(content) is _Content
+                        and content.type == "text"
+                        and type(content.text) is str
+                    ):
+                        mid = update.messageId
+                        if type(mid) not in _ID_TYPES:  # as message_id_of: no bools
+                            mid = None
+                        apply_text(mid, content.text, rec.seq, rec.segment_id, rec.recorded_at)
+                        return
+        apply(_full_frame(line).frame, rec.seq, rec.segment_id, rec.recorded_at)
+
+    def fold_timed(rec: Record[Any], line: bytes) -> None:
+        fold(rec, line)
         if times is not None and len(blocks) > len(times):
             times.extend([rec.recorded_at] * (len(blocks) - len(times)))
 
     def flush() -> None:
         rec, mid = first
-        apply_timed(TextChunk(mid, "".join(pending)), rec)
+        apply_text(mid, "".join(pending), rec.seq, rec.segment_id, rec.recorded_at)
+        if times is not None and len(blocks) > len(times):
+            times.extend([rec.recorded_at] * (len(blocks) - len(times)))
         pending.clear()
         first.clear()
 
-    def fold(rec: Record[Any], line: bytes) -> None:
+    def fold_text(rec: Record[Any], line: bytes) -> None:
         chunk = _text_chunk(rec.frame)
-        if text_only:
-            if chunk is not None and chunk.text:
-                if first and first[1] != chunk.message_id:
-                    flush()
-                if not first:
-                    first.extend((rec, chunk.message_id))
-                pending.append(chunk.text)
-                return
-            if first:
+        if chunk is not None and chunk[1]:
+            if first and first[1] != chunk[0]:
                 flush()
-        frame = chunk if chunk is not None else _full_frame(line).frame
-        apply_timed(frame, rec)
+            if not first:
+                first.extend((rec, chunk[0]))
+            pending.append(chunk[1])
+            return
+        if first:
+            flush()
+        fold_timed(rec, line)
 
-    load = load_log(path, frame_type=_EnvelopeOrValue, sink=fold)
+    sink = fold_text if text_only else fold_timed if times is not None else fold
+    load = load_log(path, frame_type=_EnvelopeOrValue, sink=sink)
     if first:
         flush()
     return load

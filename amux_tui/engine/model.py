@@ -80,8 +80,7 @@ class RoomModel:
         chunk = frame if type(frame) is TextChunk else text_chunk_of(frame)
         if chunk is not None:
             self.status_changed = False
-            self.state.count(seq, segment_id, recorded_at)
-            return self.transcript.text_chunk(chunk.message_id, chunk.text, seq)
+            return self.apply_text(chunk.message_id, chunk.text, seq, segment_id, recorded_at)
         if self.log_room_id is None:
             first = F.amux_room_id(frame)
             if type(first) is str:
@@ -100,6 +99,15 @@ class RoomModel:
             self.status_changed = True  # "needs you" appeared, grew or went away
         self.attention = _attention(frame)
         return blocks
+
+    def apply_text(
+        self, message_id: str | int | None, text: str, seq: int, segment_id: int, at: str
+    ) -> list[Block]:
+        """Fold a plain-text ``agent_message_chunk`` (what :meth:`apply` does for one):
+        hydration calls it directly for chunks it decoded without building dicts. A chunk
+        changes no status and asks for no attention (``apply`` says so to the gate)."""
+        self.state.count(seq, segment_id, at)
+        return self.transcript.text_chunk(message_id, text, seq)
 
     def process_ended(self) -> bool:
         """No compaction outlives its agent process (:meth:`RoomState.process_ended`)."""

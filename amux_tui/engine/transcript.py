@@ -150,6 +150,19 @@ class Transcript:
     def text_chunk(self, message_id: str | int | None, text: str, seq: Seq) -> list[Block]:
         """An ``agent_message_chunk`` of plain text: the overwhelmingly common frame, live
         and when rehydrating (the model's fast path skips the generic dispatch)."""
+        blocks = self.blocks
+        last = blocks[-1] if blocks else None
+        # Appending to the block being streamed, inlined: this runs per chunk and per
+        # record of logs holding a million frames.
+        if (
+            text
+            and type(last) is AgentText
+            and last.message_id == message_id
+            and last.turn_id == self._state.active_turn_id
+        ):
+            last.append(text)
+            last.version += 1
+            return [last]
         return self._chunk_text(AgentText, message_id, text, seq)
 
     def find_tool(self, tool_call_id: Any) -> ToolCall | None:
