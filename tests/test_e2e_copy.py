@@ -82,3 +82,45 @@ def test_copy_mode_copies_two_lines_and_copy_reply_the_last_message(tmp_path):
         assert REPLY_END in last.text
         term.press("ctrl+q")
         assert term.wait_exit() == 0
+
+
+def drag(term: AmuxTerminal, x0: int, y0: int, x1: int, y1: int) -> None:
+    """A left-button drag from cell (x0, y0) to (x1, y1) (0-based), as xterm and tmux
+    report it (SGR mouse: 1-based column;row)."""
+    term.send(f"\x1b[<0;{x0 + 1};{y0 + 1}M")  # press
+    for x in range(x0, x1 + 1):
+        term.send(f"\x1b[<32;{x + 1};{y1 + 1}M")  # move with the button held
+    term.send(f"\x1b[<0;{x1 + 1};{y1 + 1}m")  # release
+
+
+def test_mouse_drag_copies_exactly_the_dragged_text_and_folds_nothing(tmp_path):
+    """A drag over the transcript copies the text from where it started to where it ended
+    (also when it ends on an empty line), and its release is no click that folds a block."""
+    with AmuxTerminal(tmp_path / "home", cols=120, rows=40) as term:
+        term.wait_ready()
+        term.wait_for("ready")
+        term.type("hello")
+        term.press("enter")
+        term.wait_for(REPLY_END)
+        term.wait_turns_settled(1)
+        lines = term.lines()
+        first = next(y for y, line in enumerate(lines) if line.endswith("Demo reply"))
+        last = next(y for y, line in enumerate(lines) if line.endswith("You wrote:"))
+        x0 = lines[first].index("Demo reply")
+        x1 = lines[last].index("You wrote:") + len("You wrote:")
+        mark = term.mark()
+        drag(term, x0, first, x1, last)
+        term.wait_for(lambda t: t.osc52_payloads(mark), timeout=30)
+        assert term.osc52_payloads(mark) == ["Demo reply\n\nYou wrote:"]
+
+        thought = next(y for y, line in enumerate(lines) if "▸ thought" in line)
+        assert lines[thought + 1].endswith("▕")  # the empty line between two blocks
+        tx = lines[thought].index("▸ thought")
+        mark = term.mark()
+        drag(term, tx, thought, x0 + 5, thought + 1)  # from the folded thought to below it
+        term.wait_for(lambda t: t.osc52_payloads(mark), timeout=30)
+        (copied,) = term.osc52_payloads(mark)
+        assert copied.rstrip() == lines[thought][tx:].rstrip()  # that line, nothing more
+        assert term.lines()[thought] == lines[thought]  # still folded: the release was no click
+        term.press("ctrl+q")
+        assert term.wait_exit() == 0

@@ -276,6 +276,8 @@ class TranscriptView(ScrollView):
         offset = event.get_content_offset(self)
         if offset is None or self._layout is None or self._transcript is None:
             return
+        if self.text_selection is not None:
+            return  # the end of a drag that selected text: not a click on a block
         index = self._block_at_view_line(offset.y)
         if index is not None and is_collapsible(self._transcript.blocks[index]):
             self.toggle_block(index)
@@ -332,13 +334,11 @@ class TranscriptView(ScrollView):
         spans = self._spans(absolute, line)
         if spans:
             strip = paint(strip, line_text(line), spans)
-        # Offsets let Textual map a mouse drag to (character, line) for text selection.
-        strip = strip.apply_offsets(0, absolute)
-        return (
-            strip
-            if strip.cell_length == width
-            else strip.adjust_cell_length(width, self.rich_style)
-        )
+        if strip.cell_length != width:
+            strip = strip.adjust_cell_length(width, self.rich_style)
+        # Offsets let Textual map a mouse drag to (character, line) for text selection;
+        # the padding gets them too, so a drag may end past a line's last character.
+        return strip.apply_offsets(0, absolute)
 
     def _spans(self, y: int, line: Line | None) -> list[tuple[int, int, Style]]:
         """What to paint over line ``y``: find hits, the current hit, copy cursor, selections."""
