@@ -21,7 +21,7 @@ OPTIONS: list[dict[str, str]] = [
 _BY_ID = {opt["optionId"]: opt for opt in OPTIONS}
 
 
-def _text(text: str) -> dict[str, Any]:
+def text_content(text: str) -> dict[str, Any]:
     """A tool-call content item holding plain text."""
     return {"type": "content", "content": {"type": "text", "text": text}}
 
@@ -63,7 +63,7 @@ async def run_permission(turn: Turn, args: list[str]) -> str:
                 "title": title,
                 "kind": "edit",
                 "status": "pending",
-                "content": [_text(f"Create {path} with one line of text.")],
+                "content": [text_content(f"Create {path} with one line of text.")],
             },
             "options": OPTIONS,
         }
@@ -79,7 +79,7 @@ async def run_permission(turn: Turn, args: list[str]) -> str:
         for call_id, _name, request_id, _future in asks:
             turn.agent.writer.notify("$/cancel_request", {"requestId": request_id})
             turn.tool_update(
-                call_id, status="failed", content=[_text("Permission request withdrawn.")]
+                call_id, status="failed", content=[text_content("Permission request withdrawn.")]
             )
         await turn.say(
             f"I withdrew the permission request{plural} (`$/cancel_request`) without waiting.\n"
@@ -98,7 +98,7 @@ async def run_permission(turn: Turn, args: list[str]) -> str:
         if "error" in response:
             err = response.get("error") or {}
             turn.tool_update(
-                call_id, status="failed", content=[_text("Permission request failed.")]
+                call_id, status="failed", content=[text_content("Permission request failed.")]
             )
             lines.append(
                 f"- `{name}`: the permission request failed with error "
@@ -116,7 +116,7 @@ async def run_permission(turn: Turn, args: list[str]) -> str:
         option_id = outcome.get("optionId")
         option = _BY_ID.get(option_id) if isinstance(option_id, str) else None
         if option is None:
-            turn.tool_update(call_id, status="failed", content=[_text("Unknown option.")])
+            turn.tool_update(call_id, status="failed", content=[text_content("Unknown option.")])
             lines.append(f"- `{name}`: unknown option `{option_id}`, so I did not write it.")
         elif option["kind"].startswith("allow"):
             turn.tool_update(call_id, status="in_progress")
@@ -124,11 +124,13 @@ async def run_permission(turn: Turn, args: list[str]) -> str:
             turn.tool_update(
                 call_id,
                 status="completed",
-                content=[_text(f"Wrote 1 line to {name} (demo: nothing touched the disk).")],
+                content=[text_content(f"Wrote 1 line to {name} (demo: nothing touched the disk).")],
             )
             lines.append(f"- `{name}`: allowed with **{option['name']}** (`{option_id}`); written.")
         else:
-            turn.tool_update(call_id, status="failed", content=[_text("Rejected by the user.")])
+            turn.tool_update(
+                call_id, status="failed", content=[text_content("Rejected by the user.")]
+            )
             lines.append(
                 f"- `{name}`: rejected with **{option['name']}** (`{option_id}`); not written."
             )

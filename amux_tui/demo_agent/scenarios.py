@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from amux_tui.demo_agent.compaction import STYLES, run_compaction
-from amux_tui.demo_agent.permission import run_permission
+from amux_tui.demo_agent.permission import run_permission, text_content
 from amux_tui.demo_agent.turn import Turn
 
 Handler = Callable[[Turn, list[str]], Awaitable[str]]
@@ -159,13 +159,7 @@ async def tool(turn: Turn, args: list[str]) -> str:
         status="completed",
         content=[
             {"type": "diff", "path": path, "oldText": _OLD, "newText": _NEW},
-            {
-                "type": "content",
-                "content": {
-                    "type": "text",
-                    "text": "Applied 1 edit to hello.py (demo: nothing was written to disk).",
-                },
-            },
+            text_content("Applied 1 edit to hello.py (demo: nothing was written to disk)."),
         ],
     )
     read = turn.tool_call("Read README.md", "read", locations=[{"path": readme}])
@@ -174,12 +168,7 @@ async def tool(turn: Turn, args: list[str]) -> str:
     turn.tool_update(
         read,
         status="completed",
-        content=[
-            {
-                "type": "content",
-                "content": {"type": "text", "text": "# Demo project\n\nRun `python hello.py`.\n"},
-            }
-        ],
+        content=[text_content("# Demo project\n\nRun `python hello.py`.\n")],
     )
     await turn.say("Done: `greet` now takes a `name`, and the README needs no change.\n")
     return "end_turn"

@@ -11,16 +11,15 @@ crash mid-write (``/crash`` exits with ``os._exit``) never leaves a torn session
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from amux_tui.atomic import replace_atomically
 
 # Session ids come from the client on load/resume; anything else could escape the directory.
 _SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -146,17 +145,7 @@ class SessionStore:
         # 0700 like every amux directory: prompts can hold secrets.
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.dir.mkdir(exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=f".{session.sessionId}.", suffix=".tmp", dir=self.dir)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(_encoder.encode(session))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        replace_atomically(path, _encoder.encode(session))
 
     def list(self, cwd: str | None = None) -> list[dict[str, Any]]:
         """SessionInfo objects, newest first, optionally only those for ``cwd``."""

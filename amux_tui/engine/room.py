@@ -521,14 +521,7 @@ class Room:
     def _cancel_on_agent(self) -> None:
         self.agent.cancel(self.model.state.acp_session_id)
         for pending in self.pending_permissions:
-            result = {"outcome": {"outcome": "cancelled"}}
-            self.agent.respond(pending.request_id, result)
-            self._emit(
-                F.AGENT_REQUEST_RESOLVED,
-                requestId=pending.request_id,
-                resolvedBy=F.RESOLVED_LOCAL,
-                result=result,
-            )
+            self._answer(pending, {"outcome": {"outcome": "cancelled"}})
         if self.cancel_requested_at is None:
             self.cancel_requested_at = time.monotonic()
         self._changed()
@@ -583,7 +576,10 @@ class Room:
             if option_id is None
             else {"outcome": "selected", "optionId": option_id}
         )
-        result = {"outcome": outcome}
+        self._answer(pending, {"outcome": outcome})
+
+    def _answer(self, pending: Permission, result: dict[str, Any]) -> None:
+        """Answer the agent and record that the user (``local``) resolved the request."""
         self.agent.respond(pending.request_id, result)
         self._emit(
             F.AGENT_REQUEST_RESOLVED,

@@ -29,7 +29,6 @@ import logging
 import os
 import re
 import secrets
-import tempfile
 import threading
 import time
 import weakref
@@ -41,6 +40,7 @@ from typing import Any
 import msgspec
 
 from amux_tui.acp.framing import invalid_utf8_at
+from amux_tui.atomic import replace_atomically
 from amux_tui.engine.loader import (
     FORMAT_VERSION,
     MAX_U64,
@@ -697,17 +697,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     path = Path(path)
     payload = msgspec.json.format(msgspec.json.encode(data), indent=2) + b"\n"
     ensure_private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:  # mkstemp creates it 0600
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    replace_atomically(path, payload)
     fsync_dir(path.parent)
 
 

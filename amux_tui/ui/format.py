@@ -81,24 +81,16 @@ class Flags:
         out: list[tuple[str, str]] = []
         if self.needs_you:
             count = f" ({self.needs_you})" if self.needs_you > 1 or long else ""
-            label = (
-                f"{NEEDS_YOU_GLYPH} needs you{count}"
-                if long
-                else f"{NEEDS_YOU_GLYPH}{self.needs_you}"
-            )
-            out.append((label, "bold $error"))
+            label = f" needs you{count}" if long else str(self.needs_you)
+            out.append((NEEDS_YOU_GLYPH + label, "bold $error"))
         if self.compacting:
             out.append(
                 (f"{COMPACTING_GLYPH} compacting" if long else COMPACTING_GLYPH, "bold $warning")
             )
         if self.queued:
             held = " held" if self.held else ""
-            label = (
-                f"{QUEUED_GLYPH} queued {self.queued}{held}"
-                if long
-                else f"{QUEUED_GLYPH}{self.queued}"
-            )
-            out.append((label, "$secondary"))
+            label = f" queued {self.queued}{held}" if long else str(self.queued)
+            out.append((QUEUED_GLYPH + label, "$secondary"))
         if self.unread:
             out.append((f"{UNREAD_GLYPH} unread" if long else UNREAD_GLYPH, "bold $accent"))
         return out
