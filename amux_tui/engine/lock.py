@@ -15,7 +15,6 @@ import fcntl
 import os
 import threading
 from pathlib import Path
-from types import TracebackType
 
 from amux_tui.private import ensure_private_dir, open_private
 
@@ -159,10 +158,5 @@ class RoomsLock:
         self.acquire()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.release()

@@ -34,7 +34,6 @@ import time
 import weakref
 from collections.abc import Callable, Container
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import msgspec
@@ -531,12 +530,7 @@ class ReplayLog:
     def __enter__(self) -> ReplayLog:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # ---------------------------------------------------------------- internals
