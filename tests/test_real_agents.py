@@ -264,6 +264,11 @@ async def test_one_compaction_reported_twice_counts_once(tmp_path: Path) -> None
     engine = open_engine(home)
     room, rec = await started_room(engine, demo_spec())
     await run_prompt(room, "/compact all")
+    # stderr is a pipe of its own: its lines may come after the turn settled.
+    await wait_for(
+        lambda: any("context compression done" in line for line in room.stderr_tail),
+        what="the Hermes done line read",
+    )
     assert [f["params"]["source"] for f in rec.frames if f["method"] == F.COMPACTION_STARTED] in (
         [F.SOURCE_HERMES], [F.SOURCE_ACP],
     )  # fmt: skip

@@ -159,7 +159,10 @@ class CompactionTracker:
 
     def signal(self, signal: CompactionSignal, turn_id: str | None) -> CompactionEvent | None:
         """The event for ``signal`` during turn ``turn_id``; None when there is none."""
-        if turn_id != self._turn:  # compactions never span turns (the settlement bound)
+        if turn_id is not None and turn_id != self._turn:
+            # Compactions never span turns (the settlement bound). Outside a turn the last
+            # turn's compaction stays known: stderr is a pipe of its own, so a detector's
+            # report of it can arrive after the prompt's answer settled the turn.
             self._turn, self._failure = turn_id, None
             self._reported, self._finished = set(), set()
         source = signal.source
