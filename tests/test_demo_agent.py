@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 
 from amux_tui.acp.framing import Frame, Kind, RpcError
 from amux_tui.acp.process import AgentProcess
+from amux_tui.demo_agent import flood
 from amux_tui.demo_agent.scenarios import SCENARIOS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -520,6 +522,7 @@ async def test_keywords_and_simple_scenarios(peer: Peer) -> None:
     stop, start = await peer.prompt(sid, "/help")
     help_text = peer.text(start)
     assert all(f"/{s.name}" in help_text for s in SCENARIOS)
+    assert "/flood [N (default 10000), RATE chunks/s (default: full speed), stamp]" in help_text
 
     stop, start = await peer.prompt(sid, "/recall")
     assert "holds 7 earlier prompts" in peer.text(start)
@@ -869,6 +872,73 @@ async def test_flood_sends_exactly_n_chunks(peer: Peer) -> None:
     assert chunks[0]["content"]["text"] == "chunk 1 "
     assert chunks[-1]["content"]["text"] == "chunk 10000 "
     assert len({c["messageId"] for c in chunks}) == 1
+
+
+STAMPED = re.compile(r"chunk (\d+)@(\d+\.\d{6}) ")
+
+
+class TimedPeer(Peer):
+    """A Peer that also notes when (``time.monotonic()``) each frame reached it."""
+
+    def __init__(self, state: Path, cwd: Path) -> None:
+        self.arrivals: dict[int, float] = {}  # id(frame) -> arrival
+        super().__init__(state, cwd)
+
+    def _frame(self, frame: Frame) -> None:
+        self.arrivals[id(frame)] = time.monotonic()
+        super()._frame(frame)
+
+
+async def test_flood_at_a_rate_stamps_each_chunk_when_due_and_never_sends_it_early(
+    dirs: tuple[Path, Path],
+) -> None:
+    peer = TimedPeer(*dirs)
+    await peer.start()
+    try:
+        sid = await peer.new_session()
+        stop, start = await peer.prompt(sid, "/flood 60 400 stamp")
+    finally:
+        await peer.stop()
+    assert stop == "end_turn"
+    frames = [
+        f for f in peer.frames(start)
+        if f.method == "session/update"
+        and f.params["update"]["sessionUpdate"] == "agent_message_chunk"
+    ]  # fmt: skip
+    stamps = [STAMPED.fullmatch(f.params["update"]["content"]["text"]) for f in frames]
+    assert len(stamps) == 60 and all(stamps)
+    assert [int(m[1]) for m in stamps if m] == list(range(1, 61))
+    due = [float(m[2]) for m in stamps if m]
+    # chunk n is due (n - 1) / 400 s after the first: 2.5 ms apart, to the stamp's microsecond
+    assert all(abs(due[n] - due[0] - n / 400) <= 2e-6 for n in range(60))
+    # paced, not sent at once: no chunk reaches us before it is due (both processes read
+    # the one system-wide CLOCK_MONOTONIC)
+    assert all(peer.arrivals[id(f)] >= when for f, when in zip(frames, due, strict=True))
+
+
+async def test_flood_at_full_speed_with_stamps_and_bad_arguments(peer: Peer) -> None:
+    sid = await peer.new_session()
+    stop, start = await peer.prompt(sid, "/flood 2500 stamp")
+    chunks = peer.of_kind("agent_message_chunk", start)
+    stamps = [STAMPED.fullmatch(c["content"]["text"]) for c in chunks]
+    assert stop == "end_turn" and len(chunks) == 2500 and all(stamps)
+    # one stamp per write of 2,000 lines: the time that batch was written
+    assert len({m[2] for m in stamps[:2000] if m}) == 1
+    assert stamps[1999][2] <= stamps[2000][2]  # type: ignore[index]
+    # a rate that is not a positive number means full speed; junk words are ignored
+    stop, start = await peer.prompt(sid, "/flood 3 -5 junk")
+    assert [c["content"]["text"] for c in peer.of_kind("agent_message_chunk", start)] == [
+        "chunk 1 ", "chunk 2 ", "chunk 3 "
+    ]  # fmt: skip
+
+
+def test_flood_arguments() -> None:
+    assert flood.parse([]) == (10_000, None, False)
+    assert flood.parse(["50000", "5000"]) == (50_000, 5000.0, False)
+    assert flood.parse(["10", "2.5", "STAMP"]) == (10, 2.5, True)
+    assert flood.parse(["stamp", "7"]) == (7, None, True)
+    assert flood.parse(["x", "0"]) == (10_000, None, False)
+    assert flood.parse(["5", "inf"]) == (5, None, False)
 
 
 async def test_crash_exits_with_code_mid_turn(peer: Peer) -> None:

@@ -16,13 +16,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from amux_tui.demo_agent.compaction import STYLES, run_compaction
+from amux_tui.demo_agent.flood import HINT as FLOOD_HINT
+from amux_tui.demo_agent.flood import run_flood
 from amux_tui.demo_agent.permission import run_permission, text_content
 from amux_tui.demo_agent.turn import Turn
 
 Handler = Callable[[Turn, list[str]], Awaitable[str]]
 
 SLOW_TICK = 0.25  # seconds between /slow chunks, independent of the chunk delay knob
-FLOOD_BATCH = 2_000  # /flood lines per write: big enough to be fast, small enough to cancel
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,22 +238,8 @@ async def slow(turn: Turn, args: list[str]) -> str:
 
 
 async def flood(turn: Turn, args: list[str]) -> str:
-    """``N`` chunks (default 10000) at full speed, pre-encoded and written in batches."""
-    count = max(0, _int_arg(args, 10_000))
-    message_id = turn.next_message_id()
-    for start in range(0, count, FLOOD_BATCH):
-        turn.emit_batch(
-            [
-                {
-                    "sessionUpdate": "agent_message_chunk",
-                    "content": {"type": "text", "text": f"chunk {n} "},
-                    "messageId": message_id,
-                }
-                for n in range(start + 1, min(start + FLOOD_BATCH, count) + 1)
-            ]
-        )
-        await turn.sleep(0)  # let a session/cancel in
-    return "end_turn"
+    """See :mod:`amux_tui.demo_agent.flood`."""
+    return await run_flood(turn, args)
 
 
 async def crash(turn: Turn, args: list[str]) -> str:
@@ -382,7 +369,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario("compact", "Compact the context window", "style: " + ", ".join(STYLES), compact),
     Scenario("slow", "Stream a chunk every 0.25 s (try cancelling)", "seconds (default 10)", slow),
-    Scenario("flood", "Stream N chunks at full speed", "N (default 10000)", flood),
+    Scenario(
+        "flood",
+        "Stream N chunks, at full speed or RATE chunks/s (stamp: each chunk says when it was due)",
+        FLOOD_HINT,
+        flood,
+    ),
     Scenario("crash", "Exit mid-turn with an exit code", "exit code (default 3)", crash),
     Scenario("garbage", "Write a non-JSON line to stdout, then reply", None, garbage),
     Scenario("huge", "One message chunk of the given size on one line", "MiB (default 32)", huge),

@@ -117,9 +117,9 @@ class StdoutAccount:
 
 
 def _chunk_number(line: bytes) -> int | None:
-    """N of a ``/flood`` chunk line (``"text":"chunk N "``), else None."""
+    """N of a ``/flood`` chunk line (``"text":"chunk N "`` or ``"chunk N@T "``), else None."""
     at = line.find(b'"text":"chunk ')
     if at < 0:
         return None
-    digits = line[at + 14 : line.find(b" ", at + 14)]
+    digits = line[at + 14 : line.find(b" ", at + 14)].partition(b"@")[0]
     return int(digits) if digits.isdigit() else None
