@@ -22,6 +22,7 @@ FULL = [
     ("find bar on 50,000 frames; amux grep over 1M frames", "bench_find.py", []),
     ("control socket: malformed requests vs key echo", "bench_control.py", []),
     ("kill -9 while 2 rooms flood: age of the oldest lost frame", "soak_kill.py", []),
+    ("end to end: the real amux in a pty vs bare Textual (issue 13)", "bench_e2e.py", []),
 ]
 QUICK = {
     "bench_hydration.py": ["20000", "4"],
@@ -33,6 +34,7 @@ QUICK = {
     "bench_find.py": ["2000", "20000", "4"],
     "bench_control.py": ["1000", "5"],
     "soak_kill.py": ["--kills", "2"],
+    "bench_e2e.py": ["--quick"],
 }
 
 

@@ -51,6 +51,7 @@ Waiting, on events (every output read re-checks; timeouts only bound a failure):
   ``wait_for(text | regex | predicate, timeout=30, since=mark, poll=None)`` until the screen shows
   it (``since``: more times than at the mark); returns the perf_counter time of the read that
   did it; raises ``TerminalTimeout`` (an AssertionError) with the screen, at once if amux exits.
+  A predicate may read ``t.last_read_at``, the perf_counter time of the read being checked.
   ``poll=s`` also re-checks every s seconds, for conditions on files (logs) · ``wait_ready()`` ·
   ``wait_stable(after=None, reads=3)`` text and cursor unchanged over ``reads`` consecutive reads
   after ``after`` (idle amux still draws its blinking cursor) · ``wait_exit(timeout)`` exit code
@@ -474,6 +475,7 @@ class AmuxTerminal:
         self._lock = threading.RLock()
         self._watchers: list[_Watcher] = []
         self._reads = 0
+        self.last_read_at = 0.0  # perf_counter time of the latest output read
         self._eof = threading.Event()
         self._reader_error: BaseException | None = None
         self._closed = False
@@ -592,6 +594,7 @@ class AmuxTerminal:
                 data = b""
             at = time.perf_counter()
             with self._lock:
+                self.last_read_at = at
                 try:
                     self._feed(data)
                 except Exception as exc:  # shown by describe(); waiters fail at once
