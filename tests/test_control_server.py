@@ -195,9 +195,12 @@ async def test_a_slow_watcher_is_dropped_and_never_blocks_the_room(tmp_path):
         room, _ = await started_room(engine, title="B")
         slow = await Client.open(server.path)
         await slow.request("watch", room="B", history=0)
-        # The client reads nothing from here on. A flood of ~4 MB must still run through.
+        # The client reads nothing from here on (its socket is not read at all, not even
+        # into its stream buffer). A flood of ~4 MB must still run through.
+        slow.writer.transport.pause_reading()  # type: ignore[attr-defined]
         room.prompt("/flood 20000")
         await idle(room, timeout=60)
+        slow.writer.transport.resume_reading()  # type: ignore[attr-defined]
         events = await slow.until(lambda e: e.get("event") == "closed")
         assert events[-1] == {"event": "closed", "reason": "too_slow"}
         assert await slow.at_eof()

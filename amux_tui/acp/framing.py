@@ -15,6 +15,7 @@ import re
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any
 
 import msgspec
@@ -241,20 +242,28 @@ class LineSplitter:
         self._buf = bytearray()
         self._over = 0  # bytes of the current line beyond what _buf kept
 
-    def feed(self, data: bytes) -> None:
-        """Consume a chunk, emitting every line it completes."""
-        start, end = 0, len(data)
+    def feed(self, data: bytes, start: int = 0, deadline: float | None = None) -> int:
+        """Consume ``data[start:]``, emitting every line it completes.
+
+        With a ``deadline`` (a ``time.perf_counter()`` value) it stops after the first line
+        emitted past it and returns where the rest begins (``len(data)`` when all was
+        consumed), so a caller can bound the work done per call and feed the rest later.
+        """
+        end = len(data)
         while start < end:
             nl = data.find(b"\n", start)
             if nl < 0:
                 self._take(data, start, end)
-                return
+                return end
             if not self._buf and not self._over and nl - start <= self._limit:
                 self._emit(data[start:nl], 0)  # common case: the whole line is in this chunk
             else:
                 self._take(data, start, nl)
                 self._flush()
             start = nl + 1
+            if deadline is not None and perf_counter() >= deadline:
+                return start
+        return end
 
     def close(self) -> None:
         """End of stream: an unterminated last line still counts."""

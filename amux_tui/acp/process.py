@@ -5,6 +5,10 @@ bytes are split into lines synchronously as they arrive, so frames reach the con
 stdout order, stderr is always drained (whatever the consumer does), memory stays bounded by
 the line limits, and the leader's exit is seen at once even when a grandchild still holds the
 pipes open (``Process.wait()`` would wait for the pipes too).
+
+Stdout is handled in bounded slices (:mod:`.pacing`): at most the pacer's budget of lines
+per loop turn, the pipe paused while the rest of what was read waits, so an agent writing at
+full speed never keeps the event loop (and the keys of the UI on it) busy for long.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from .framing import (
     encode,
     parse_line,
 )
+from .pacing import Pacer
 
 __all__ = ["AgentProcess", "AgentStartError"]
 
@@ -121,7 +126,10 @@ class AgentProcess:
 
     Callbacks run inside the event loop's pipe callbacks (they may start before
     :meth:`start` returns) and must not block. Their exceptions are reported to the event
-    loop's exception handler and do not stop the reader.
+    loop's exception handler and do not stop the reader. Stdout is read in slices of at
+    most ``pacer.budget`` seconds of callbacks per loop turn (the pipe is paused meanwhile),
+    and not at all while the pacer is held; order is kept, and every line read before the
+    exit is delivered before ``on_exit``.
 
     Writes never block and never raise because the agent died: they are buffered by the
     pipe transport and silently dropped once stdin is closed; the exit is reported through
@@ -153,6 +161,7 @@ class AgentProcess:
         on_exit: Callable[[int], None] | None = None,
         stderr_lines: int = 2000,
         line_limit: int = 64 * 1024 * 1024,
+        pacer: Pacer | None = None,
     ) -> None:
         """Prepare (not spawn) the agent.
 
@@ -167,6 +176,8 @@ class AgentProcess:
                 process has ended and stdout is drained.
             stderr_lines: Size of the stderr ring.
             line_limit: Longest stdout line accepted; longer lines become INVALID frames.
+            pacer: Shared with the other agents of the loop and whoever holds output back
+                (the UI while a key is on its way); default: one of its own.
         """
         self.argv: list[str] = [os.fspath(a) for a in argv]
         self.cwd = cwd
@@ -189,6 +200,10 @@ class AgentProcess:
         self._next_id = 1
         self._pending: dict[int, tuple[asyncio.Future[Frame], FrameCallback | None]] = {}
         self._stdout = LineSplitter(line_limit, _OVERLONG_HEAD, self._on_stdout_line)
+        self._pacer = pacer if pacer is not None else Pacer()
+        self._backlog = b""  # stdout read but not yet split into lines (from _backlog_at)
+        self._backlog_at = 0
+        self._stdout_paused = False
         self._stderr = LineSplitter(
             self.STDERR_LINE_MAX, self.STDERR_LINE_MAX, self._on_stderr_line
         )
@@ -368,9 +383,49 @@ class AgentProcess:
         if self._finished.is_set():
             return
         if fd == 1:
-            self._stdout.feed(data)
+            if self._backlog:  # a read the loop had queued before the pipe was paused
+                data = self._backlog[self._backlog_at :] + data
+            self._backlog, self._backlog_at = data, 0
+            self._drain_stdout()
         elif fd == 2:
             self._stderr.feed(data)
+
+    def _drain_stdout(self) -> None:
+        """Split and dispatch what stdout delivered, a budget's worth per loop turn: while
+        some is left (or the pacer holds output) the pipe is paused and the rest waits for
+        a later turn, so other work (keys) runs in between."""
+        data = self._backlog
+        if not data or self._finished.is_set():
+            return
+        pacer = self._pacer
+        if not pacer.held:
+            at = self._stdout.feed(data, self._backlog_at, pacer.deadline())
+            if at >= len(data):
+                self._backlog, self._backlog_at = b"", 0
+                self._pause_stdout(False)
+                return
+            self._backlog_at = at
+        self._pause_stdout(True)
+        pacer.when_free(self._drain_stdout)
+
+    def _drain_all(self) -> None:
+        """Deliver every line read so far now (the pipe is closing, or the exit is reported)."""
+        if self._backlog:
+            data, at = self._backlog, self._backlog_at
+            self._backlog, self._backlog_at = b"", 0
+            self._stdout.feed(data, at)
+
+    def _pause_stdout(self, pause: bool) -> None:
+        if pause == self._stdout_paused or self._transport is None:
+            return
+        pipe = self._transport.get_pipe_transport(1)
+        if not isinstance(pipe, asyncio.ReadTransport) or pipe.is_closing():
+            return
+        self._stdout_paused = pause
+        if pause:
+            pipe.pause_reading()
+        else:
+            pipe.resume_reading()
 
     def _on_pipe_closed(self, fd: int) -> None:
         if fd == 0:
@@ -379,6 +434,8 @@ class AgentProcess:
         if fd not in self._open_pipes:
             return
         self._open_pipes.discard(fd)
+        if fd == 1:
+            self._drain_all()
         (self._stdout if fd == 1 else self._stderr).close()
         if not self._open_pipes:
             self._pipes_closed.set()

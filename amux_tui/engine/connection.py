@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from amux_tui import __version__
 from amux_tui.acp.framing import AgentExited, Frame, Kind, RpcError
+from amux_tui.acp.pacing import Pacer
 from amux_tui.acp.process import AgentProcess, AgentStartError
 from amux_tui.engine import frames as F
 
@@ -77,8 +78,11 @@ class StartFailed(Exception):
 class AgentConnection:
     """The agent process of one room and everything ACP about it."""
 
-    def __init__(self, launch: AgentLaunch | None, link: AgentLink) -> None:
+    def __init__(
+        self, launch: AgentLaunch | None, link: AgentLink, pacer: Pacer | None = None
+    ) -> None:
         self.launch = launch
+        self.pacer = pacer
         self.proc: AgentProcess | None = None
         self.agent_info: dict[str, Any] = {}
         self.capabilities: dict[str, Any] = {}
@@ -124,6 +128,7 @@ class AgentConnection:
             on_frame=lambda frame: self._on_frame(proc, frame),
             on_stderr=self._link.agent_stderr if launch.stderr_detection else None,
             on_exit=lambda code: self._on_exit(proc, code),
+            pacer=self.pacer,
         )
         self.proc = proc
         try:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from amux_tui.acp.pacing import Pacer
 from amux_tui.engine import frames as F
 from amux_tui.engine.archive import ArchivedRoom, list_archived, restore_room, unique_title
 from amux_tui.engine.config import DEMO_AGENT, AgentsConfig, AgentSpec, load_config, spec_from_meta
@@ -114,6 +115,9 @@ class Engine:
         self.listeners: list[EngineListener] = []
         self.layout_error: str | None = None  # the last layout write failed
         self.quit_notes: list[str] = []  # what happened to unwritten data, for after the UI
+        # Every agent's output shares the loop through this (a UI holds it while a key is
+        # on its way to the screen: input goes first).
+        self.pacer = Pacer()
         # Closed (archived) rooms whose last frames the disk did not take yet: still ours
         # to write (into the archive) and to list at quit.
         self._archived_pending: list[Room] = []
@@ -186,6 +190,7 @@ class Engine:
             launch,
             rooms_dir / f"{meta.room_id}.jsonl",
             meta_path=rooms_dir / f"{meta.room_id}.json",
+            pacer=self.pacer,
         )
 
     def _launch(self, spec: AgentSpec, cwd: str) -> AgentLaunch:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from amux_tui.acp.framing import Frame
+from amux_tui.acp.pacing import Pacer
 from amux_tui.acp.process import AgentProcess
 from amux_tui.engine import frames as F
 from amux_tui.engine.compaction import (
@@ -73,6 +74,7 @@ class Room:
         launch: how to run its agent; None when the room's agent is unknown.
         log_path: its replay log; read by :meth:`load`, appended to afterwards.
         meta_path: where :meth:`save_meta` writes the metadata (None: never saved).
+        pacer: how its agent's output shares the event loop (the engine's, shared by all).
     """
 
     def __init__(
@@ -81,13 +83,14 @@ class Room:
         launch: AgentLaunch | None,
         log_path: Path,
         meta_path: Path | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.meta = meta
         self.id = meta.room_id
         self.log_path = log_path
         self.meta_path = meta_path
         self.model = RoomModel(meta.room_id)
-        self.agent = AgentConnection(launch, self)
+        self.agent = AgentConnection(launch, self, pacer)
         self.load_result: LoadResult | None = None
         self.load_error: str | None = None  # why the log could not be loaded (retry: restart)
         self.meta_problem: str | None = None  # what was wrong with <roomId>.json at startup

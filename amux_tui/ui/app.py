@@ -28,6 +28,7 @@ from typing import Any
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -41,11 +42,14 @@ from amux_tui.ui.control_bridge import ControlBridge
 from amux_tui.ui.copy_mode import CopyModeBar, copy_text
 from amux_tui.ui.footer import footer_hints, prefix_hints
 from amux_tui.ui.hub import RoomHub
+from amux_tui.ui.input_first import EchoScreen, InputFirst
 from amux_tui.ui.key_router import KeyRouter, PrefixState
 from amux_tui.ui.keymap import DEFAULT_KEYMAP, Keymap, keymap_from_config
 from amux_tui.ui.keys import PREFIX, KeyState, Scope
 from amux_tui.ui.notify import Notifier, TerminalNotifier
 from amux_tui.ui.palette import AmuxCommands
+from amux_tui.ui.quiet_gc import CHECK_EVERY as GC_CHECK_EVERY
+from amux_tui.ui.quiet_gc import QuietCollector
 from amux_tui.ui.room_lifecycle import RoomLifecycle
 from amux_tui.ui.room_switcher import RoomSwitcher
 from amux_tui.ui.screens.unwritten import finish_quit
@@ -114,8 +118,12 @@ class AmuxApp(App[None]):
         motion: bool = True,
         keymap: Keymap | None = None,
     ) -> None:
-        super().__init__()
         self.engine = engine
+        # Before Textual's __init__, which asks for the driver class (get_driver_class).
+        self.input_first = InputFirst(self, engine.pacer)
+        self.quiet_gc = QuietCollector(engine.pacer)
+        self._sync_panes_lock = asyncio.Lock()
+        super().__init__()
         self.create = create
         self.notifier: Notifier = notifier if notifier is not None else TerminalNotifier(self)
         self.motion = motion
@@ -126,7 +134,10 @@ class AmuxApp(App[None]):
         read_legacy_alt_keys()  # alt+1 in tmux: ESC 1, not "¡"
         # Class-level BINDINGS hold the table's defaults; Textual rebinds the rest by id.
         self.set_keymap(self.keymap.textual_keymap())
-        self.hub = RoomHub(self._apply_updates, self.is_visible, self._on_attention)
+        self.hub = RoomHub(
+            self._apply_updates, self.is_visible, self._on_attention,
+            is_focused=self.is_focused, pacer=engine.pacer,
+        )  # fmt: skip
         self.previous_room: str | None = None
         self.switcher = RoomSwitcher(self)
         self.lifecycle = RoomLifecycle(self)
@@ -202,6 +213,8 @@ class AmuxApp(App[None]):
             )
         self.run_worker(self._hydrate_all(), group="hydrate", exit_on_error=False)
         self.set_interval(SPIN_INTERVAL, self._spin)
+        self.quiet_gc.start()
+        self.set_interval(GC_CHECK_EVERY, self.quiet_gc.check)
         self.update_key_bar()
         await self.control.start()
 
@@ -296,6 +309,9 @@ class AmuxApp(App[None]):
         focused = self.engine.layout.focused
         return [focused] if focused in self.engine.rooms else []
 
+    def is_focused(self, room_id: str) -> bool:
+        return room_id == self.engine.layout.focused
+
     def is_visible(self, room_id: str) -> bool:
         if self.tiled:
             return room_id in self.engine.rooms
@@ -322,14 +338,20 @@ class AmuxApp(App[None]):
         self.room_list.show_room(room_id)
 
     async def sync_panes(self) -> None:
-        """Show the visible rooms' panes (mounted the first time) and hide the others."""
-        visible = self.visible_ids()
-        await self.pane_grid.show(
-            list(self.engine.rooms.values()), visible, self.engine.layout.focused,
-            tiled=self.tiled, attached=self._attached,
-        )  # fmt: skip
-        for room_id in visible:
-            self.hub.seen(room_id)
+        """Show the visible rooms' panes (mounted the first time) and hide the others.
+
+        One at a time, each with the rooms visible when it runs: a switch made while an
+        earlier one waits for a pane to mount must not be undone by that earlier one
+        finishing with what was visible before (the room switched to hidden, the keys
+        typed next going nowhere)."""
+        async with self._sync_panes_lock:
+            visible = self.visible_ids()
+            await self.pane_grid.show(
+                list(self.engine.rooms.values()), visible, self.engine.layout.focused,
+                tiled=self.tiled, attached=self._attached,
+            )  # fmt: skip
+            for room_id in visible:
+                self.hub.seen(room_id)
 
     def save_layout_soon(self) -> None:
         """Focus and layout persist, but at most one small file write per half second."""
@@ -357,6 +379,8 @@ class AmuxApp(App[None]):
             self.refresh_room(room_id)
         if self.engine.layout.focused in status:
             self.update_key_bar()
+        if isinstance(self.screen, EchoScreen):
+            self.screen.paint_soon()  # agent output on screen without waiting a frame
 
     def refresh_room(self, room_id: str) -> None:
         """Redraw one room's list entry and, when on screen, its pane chrome."""
@@ -416,12 +440,22 @@ class AmuxApp(App[None]):
         # Keys go through the router first: the prefix is taken before the focused widget
         # (the prompt) sees the key, and keys typed ahead keep their order.
         if isinstance(event, events.Key) and not event.is_forwarded:
-            if await self.key_router.before(event):
-                return
-            await super().on_event(event)
-            await self.key_router.after(event)
+            self.input_first.key_taken()
+            try:
+                if await self.key_router.before(event):
+                    return
+                await super().on_event(event)
+                await self.key_router.after(event)
+            finally:
+                self.input_first.key_done()
             return
         await super().on_event(event)
+
+    def get_default_screen(self) -> Screen:
+        return EchoScreen(self.input_first, id="_default")
+
+    def get_driver_class(self) -> type[Driver]:
+        return self.input_first.driver_class(super().get_driver_class())
 
     def key_state(self) -> KeyState:
         """What the key table's conditions and hints look at."""
@@ -502,8 +536,15 @@ class AmuxApp(App[None]):
         await self.focus_room(event.room_id)
 
     async def on_room_pane_activated(self, event: RoomPane.Activated) -> None:
-        if event.room_id != self.engine.layout.focused:
-            await self.focus_room(event.room_id, move_focus=False)
+        if event.room_id == self.engine.layout.focused:
+            return
+        if event.by_focus:
+            # Arrives after the focus change that caused it; a room switch made since (keys
+            # typed ahead) moved the focus on, and acting on it would switch back.
+            pane, focused = self.panes.get(event.room_id), self.screen.focused
+            if pane is None or focused is None or pane not in focused.ancestors_with_self:
+                return
+        await self.focus_room(event.room_id, move_focus=False)
 
     def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
         self.turns.submitted(event)
@@ -552,6 +593,7 @@ class AmuxApp(App[None]):
         self.run_worker(self.quit_now(ask=False), group="quit", exit_on_error=False)
 
     async def on_unmount(self) -> None:
+        self.quiet_gc.stop()
         write_to_terminal(self, MODIFY_OTHER_KEYS_OFF)
         if self._terminal_watch is not None:
             self._terminal_watch.set()

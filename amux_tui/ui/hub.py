@@ -6,6 +6,13 @@ per frame would starve keyboard input, so the hub only notes *which* blocks and 
 changed (set operations) and hands the batch to the app at most every ``interval``
 seconds. Attention (unread, needs-you notifications) is decided here, per frame, because
 it depends on which rooms are visible at the moment the frame arrives.
+
+Keys go first: while the engine's pacer is held (a key on its way to the screen) the
+batch waits, so the repaint that shows the key has no transcripts to redraw. Rooms other
+than the focused one (the other panes of a tiled layout) get their transcript changes at
+most every ``background_interval`` seconds, and while the user is typing (a key in the
+last ``TYPING_WINDOW`` seconds) every room's period is ``TYPING_FACTOR`` times longer:
+each repaint of a streaming pane is loop time a key may have to wait for.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from amux_tui.acp.pacing import Pacer
 from amux_tui.engine import frames as F
 from amux_tui.engine.room import RoomSubscriber
 
@@ -22,6 +30,9 @@ if TYPE_CHECKING:
     from amux_tui.engine.transcript_blocks import Block
 
 FLUSH_INTERVAL = 0.04  # seconds: at most 25 widget updates a second per room
+BACKGROUND_INTERVAL = 0.06  # seconds: rooms other than the focused one, 16 a second
+TYPING_WINDOW = 0.5  # seconds after a key during which the user counts as typing
+TYPING_FACTOR = 4  # periods are this much longer while the user types
 
 
 class RoomHub(RoomSubscriber):
@@ -33,6 +44,11 @@ class RoomHub(RoomSubscriber):
         attention: called as ``attention(room, reason)`` when a room that is not visible
             finishes a turn or starts waiting for permission.
         interval: the coalescing period.
+        is_focused: whether a room is the focused one (default: every room is).
+        pacer: the engine's; batches wait while it is held.
+        background_interval: the coalescing period of transcript changes of rooms that
+            are not focused (status changes of every room go at ``interval``).
+            Both periods grow by ``TYPING_FACTOR`` while the user types (``pacer``).
     """
 
     def __init__(
@@ -41,15 +57,24 @@ class RoomHub(RoomSubscriber):
         is_visible: Callable[[str], bool],
         attention: Callable[[Room, str], None],
         interval: float = FLUSH_INTERVAL,
+        *,
+        is_focused: Callable[[str], bool] | None = None,
+        pacer: Pacer | None = None,
+        background_interval: float = BACKGROUND_INTERVAL,
     ) -> None:
         self._flush_cb = flush
         self._is_visible = is_visible
         self._attention = attention
+        self._is_focused = is_focused
+        self._pacer = pacer
         self.interval = interval
+        self.background_interval = background_interval
+        self._handed: dict[str, float] = {}  # loop time a room's blocks were last handed over
         self.unread: set[str] = set()
         self._blocks: dict[str, set[Block]] = {}
         self._status: set[str] = set()
         self._handle: asyncio.TimerHandle | None = None
+        self._slow = False  # the timer waits for background rooms only (longer than interval)
         self.frames_seen = 0  # every frame of every room, for diagnostics and tests
 
     # ---- RoomSubscriber --------------------------------------------------------------------
@@ -101,24 +126,69 @@ class RoomHub(RoomSubscriber):
         self._status.add(room_id)
         self._schedule()
 
-    def _schedule(self) -> None:
-        if self._handle is None:
-            self._handle = asyncio.get_running_loop().call_later(self.interval, self.flush)
+    def _schedule(self, delay: float | None = None) -> None:
+        """Run :meth:`_due` in ``delay`` seconds (default ``interval``), or sooner if it
+        is already due sooner."""
+        handle = self._handle
+        if handle is not None and not self._slow:
+            return  # due within one interval already (the per-frame case: keep it cheap)
+        loop = asyncio.get_running_loop()
+        delay = self.interval if delay is None else delay
+        when = loop.time() + delay
+        if handle is not None:
+            if handle.when() <= when:
+                return
+            handle.cancel()
+        self._handle = loop.call_at(when, self._due)
+        self._slow = delay > self.interval
 
-    def flush(self) -> None:
+    def _due(self) -> None:
+        """The coalescing timer: hand over what is due, unless a key is on its way."""
+        self._handle = None
+        pacer = self._pacer
+        if pacer is not None and pacer.held:
+            pacer.when_free(self._due)
+            return
+        self.flush(due_only=True)
+
+    def flush(self, *, due_only: bool = False) -> None:
         """Hand everything collected since the last flush to the app.
 
-        Runs from the coalescing timer; a direct call (e.g. a test that needs every frame
-        recorded so far on screen now) hands the batch over at once and drops the timer.
+        Runs from the coalescing timer (``due_only``: the transcript changes of rooms that
+        are not focused wait for their slower period); a direct call (e.g. a test that
+        needs every frame recorded so far on screen now) hands the whole batch over at once.
         """
         if self._handle is not None:
-            self._handle.cancel()  # a no-op when the timer is what called us
+            self._handle.cancel()
             self._handle = None
         if not self._blocks and not self._status:
             return
-        blocks, status = self._blocks, self._status
-        self._blocks, self._status = {}, set()
-        self._flush_cb(blocks, status)
+        now = asyncio.get_running_loop().time()
+        blocks, later = self._blocks, {}
+        if due_only:
+            periods = {room_id: self.period(room_id) for room_id in blocks}
+            handed = self._handed
+            for room_id, period in periods.items():
+                if now - handed.get(room_id, -period) < period:
+                    later[room_id] = blocks.pop(room_id)
+        for room_id in blocks:
+            self._handed[room_id] = now
+        status = self._status
+        self._blocks, self._status = later, set()
+        if later:
+            wait = min(self._handed[r] + periods[r] for r in later) - now
+            self._schedule(max(wait, self.interval))
+        if blocks or status:
+            self._flush_cb(blocks, status)
+
+    def period(self, room_id: str) -> float:
+        """Seconds between two hand-overs of a room's transcript changes."""
+        focused = self._is_focused is None or self._is_focused(room_id)
+        period = self.interval if focused else self.background_interval
+        pacer = self._pacer
+        if pacer is not None and pacer.input_within(TYPING_WINDOW):
+            period *= TYPING_FACTOR
+        return period
 
     def close(self) -> None:
         if self._handle is not None:

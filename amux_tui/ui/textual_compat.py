@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import App
+from textual.geometry import Size
+from textual.screen import Screen
+from textual.widget import Widget
 
 
 def write_to_terminal(app: App[Any], sequence: str) -> bool:
@@ -69,3 +72,39 @@ def read_legacy_alt_keys() -> None:
     table: Any = _ansi_sequences.ANSI_SEQUENCES_KEYS
     for sequence, key in LEGACY_ALT_KEYS.items():
         table[sequence] = (_KeyName(key),)
+
+
+def set_virtual_size_in_place(widget: Widget, size: Size) -> None:
+    """Change a fixed-size scroll view's virtual size without a layout of the screen.
+
+    Why private: assigning ``virtual_size`` (a ``layout=True`` reactive) makes Textual lay
+    out the whole screen again and repaint every widget on it; a transcript that grows 25
+    times a second in each of four tiled panes then repaints every pane, header and room
+    list item on every flush. The view's own size does not depend on its content (CSS sets
+    it), so only its scroll bars need updating, which ``_scroll_update`` does. Falls back
+    to the public assignment when that method is missing.
+    """
+    scroll_update = getattr(widget, "_scroll_update", None)
+    if scroll_update is None:
+        widget.virtual_size = size
+        return
+    widget.set_reactive(Widget.virtual_size, size)  # type: ignore[arg-type]
+    scroll_update(size)
+
+
+def paint_now(screen: Screen[Any]) -> bool:
+    """Repaint what is dirty on ``screen`` now instead of at its update timer's next tick;
+    False when nothing was waiting to be painted.
+
+    Why private: Textual paints from a timer that, once it has skipped ticks (it pauses
+    while nothing is dirty), waits one to two frame periods (17 to 33 ms at 60 fps) before
+    it paints again; a typed character or a batch of agent output then reaches the terminal
+    that much later. There is no public way to paint at once; without the method the timer
+    paints as usual.
+    """
+    update = getattr(screen, "_on_timer_update", None)
+    dirty = getattr(screen, "_dirty_widgets", None)
+    if update is None or not dirty or not screen.is_current:
+        return False
+    update()
+    return True

@@ -113,9 +113,12 @@ class PermissionPanel(Widget):
 
     def set_pending(self, pending: list[Permission]) -> None:
         """Show the head of the FIFO (or hide when nothing is pending)."""
-        self.request = pending[0] if pending else None
-        self.more = max(0, len(pending) - 1)
-        self.display = self.request is not None
+        request = pending[0] if pending else None
+        more = max(0, len(pending) - 1)
+        if request is self.request and more == self.more:
+            return  # unchanged: a layout here would repaint the whole screen
+        self.request, self.more = request, more
+        self.display = request is not None
         self.refresh(layout=True)
 
     @property

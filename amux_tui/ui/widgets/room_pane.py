@@ -57,6 +57,7 @@ class RoomPane(Widget):
         """Focus moved into this pane (keyboard or mouse): it becomes the focused room."""
 
         room_id: str
+        by_focus: bool = False  # from a focus change, which a later one may have undone
 
     def __init__(
         self,
@@ -211,7 +212,7 @@ class RoomPane(Widget):
         self.room.set_draft(text)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        self.post_message(self.Activated(self.room.id))
+        self.post_message(self.Activated(self.room.id, by_focus=True))
 
     def on_click(self, event: events.Click) -> None:
         self.post_message(self.Activated(self.room.id))

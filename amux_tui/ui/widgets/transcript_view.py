@@ -35,6 +35,7 @@ from amux_tui.ui.keymap import DEFAULT_KEYMAP
 from amux_tui.ui.keys import Scope
 from amux_tui.ui.render_blocks import Palette, is_collapsible
 from amux_tui.ui.render_text import Line
+from amux_tui.ui.textual_compat import set_virtual_size_in_place
 from amux_tui.ui.widgets.transcript_layout import Anchor, TranscriptLayout
 from amux_tui.ui.widgets.transcript_marks import Marks, Point, line_text, paint
 
@@ -640,7 +641,7 @@ class TranscriptView(ScrollView):
     def _set_virtual_height(self, total: int) -> None:
         size = Size(self._width, total)
         if self.virtual_size != size:
-            self.virtual_size = size
+            set_virtual_size_in_place(self, size)
 
     def _scroll_to_y(self, y: int) -> None:
         self._adjusting = True

@@ -1,0 +1,71 @@
+"""Full garbage collections between keys, not in front of one.
+
+Python's collector scans every tracked object in a full (generation 2) collection; with a
+long transcript or a streaming agent that is tens of milliseconds, up to 130 ms measured
+with one room flooding, and it starts whenever allocations reach its thresholds: in the
+middle of the repaint that shows a key. :class:`QuietCollector` takes full collections
+off the automatic schedule (their threshold raised far out of reach) and runs them from a
+timer instead, as often as the default schedule would, but only while no key arrived in the
+last ``QUIET`` seconds; after ``LONGEST_WAIT`` seconds of continuous typing it collects
+anyway, so memory held by garbage cycles stays bounded. Younger generations, which are
+cheap, are still collected automatically.
+"""
+
+from __future__ import annotations
+
+import gc
+from time import monotonic
+
+from amux_tui.acp.pacing import Pacer
+
+__all__ = ["QuietCollector"]
+
+CHECK_EVERY = 0.5  # seconds between two looks at the collector
+QUIET = 1.0  # seconds without a key before a full collection may run
+LONGEST_WAIT = 30.0  # seconds a due full collection may be put off by typing
+OUT_OF_REACH = 1_000_000  # generation-1 collections before an automatic full one
+
+
+class QuietCollector:
+    """Runs due full collections at quiet moments; see the module docstring."""
+
+    def __init__(self, pacer: Pacer) -> None:
+        self._pacer = pacer
+        self._saved: tuple[int, ...] | None = None
+        self._every = 10  # generation-1 collections per full one (the default threshold2)
+        self._gen1_at_full = 0
+        self._due_since: float | None = None
+
+    def start(self) -> None:
+        """Take full collections off the automatic schedule (undone by :meth:`stop`)."""
+        if self._saved is not None:
+            return
+        threshold = gc.get_threshold()
+        self._saved = threshold
+        self._every = threshold[2] if len(threshold) > 2 and threshold[2] > 0 else 10
+        self._gen1_at_full = self._gen1_collections()
+        gc.set_threshold(threshold[0], threshold[1], OUT_OF_REACH)
+
+    def stop(self) -> None:
+        if self._saved is not None:
+            gc.set_threshold(*self._saved)
+            self._saved = None
+
+    def check(self) -> None:
+        """Collect now if a full collection is due and the moment is quiet (timer)."""
+        if self._saved is None:
+            return
+        if self._gen1_collections() - self._gen1_at_full < self._every:
+            return
+        now = monotonic()
+        if self._due_since is None:
+            self._due_since = now
+        if self._pacer.input_within(QUIET) and now - self._due_since < LONGEST_WAIT:
+            return
+        gc.collect()
+        self._gen1_at_full = self._gen1_collections()
+        self._due_since = None
+
+    @staticmethod
+    def _gen1_collections() -> int:
+        return int(gc.get_stats()[1]["collections"])
