@@ -35,6 +35,8 @@ class RoomMeta:
     queue_held: bool = False
     status: str = Lifecycle.NOT_STARTED.value  # the room's status when last saved
     exit_code: int | None = None
+    # What `ls`/`show` need from the log, and which log it describes (engine/summary.py)
+    summary: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,6 +121,7 @@ _OPTIONAL_TYPES: dict[str, type] = {
     "created_at": str,
     "last_active": str,
     "exit_code": int,
+    "summary": dict,
 }
 
 
