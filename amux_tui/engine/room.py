@@ -819,7 +819,11 @@ class Room:
     def _meta_payload(self) -> dict[str, Any]:
         self.meta.queue_held = self.queue_held
         self.meta.title = self.title
-        if self._log is not None:  # not loaded: the log is untouched, its summary stands
+        loop = self._loop
+        if self._log is not None and (loop is None or _running_loop() is loop):
+            # Taken with the log's end on the thread that appends, so both describe the
+            # same records. Not loaded (the log is untouched) or another thread (an
+            # emergency save): the last summary stands; readers check it against the log.
             self.meta.summary = self._summary()
         return self.meta.to_json()
 

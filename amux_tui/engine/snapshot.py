@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.meta import RoomMeta
 from amux_tui.engine.rooms_dir import LOG_SUFFIX, META_SUFFIX
-from amux_tui.engine.summary import describes, model_row, model_snapshot, well_formed
+from amux_tui.engine.summary import describes, model_row, model_snapshot
 
 if TYPE_CHECKING:
     from amux_tui.engine.hydrate import Hydrated
@@ -175,8 +175,8 @@ def live_ls_row(room: Room) -> dict[str, Any]:
 
 def summary_of(meta: RoomMeta, log_path: Path) -> dict[str, Any] | None:
     """The metadata's log summary if it describes the log at ``log_path`` as it is now."""
-    summary = meta.summary
-    if summary is not None and well_formed(summary) and describes(summary, log_path):
+    summary = meta.summary  # well formed (RoomMeta drops any other when reading)
+    if summary is not None and describes(summary, log_path):
         return summary
     return None
 
