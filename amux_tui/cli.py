@@ -578,6 +578,16 @@ def _setup_app_log(paths: Paths) -> None:
 
 
 def _run_tui(paths: Paths, create: dict[str, Any] | None) -> int:
+    from amux_tui.gc_pause import end_startup_pause, start_startup_pause
+
+    start_startup_pause()  # until the first screen is painted (the app ends it then)
+    try:
+        return _run_app(paths, create)
+    finally:
+        end_startup_pause()
+
+
+def _run_app(paths: Paths, create: dict[str, Any] | None) -> int:
     import logging
 
     from amux_tui.engine.engine import EXIT_UNWRITTEN, Engine

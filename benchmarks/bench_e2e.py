@@ -39,6 +39,7 @@ Run ``python benchmarks/bench_e2e.py [--quick] [--runs N] [--keys N] [--only a,b
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import re
@@ -606,6 +607,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(clocks) != 1:
         print(f"warning: perf_counter and monotonic differ ({clocks}): 'rate' is meaningless")
     report = Report()
+    # amux as installed: pip writes its bytecode at install time, Textual's is on disk. An
+    # editable checkout run with PYTHONDONTWRITEBYTECODE would compile every module at each
+    # start (~60 ms on this machine) and the baseline would not: write it once here.
+    compileall.compile_dir(ROOT / "amux_tui", quiet=1)
     print(f"amux end to end, 160x48 pty, {sizes.runs} run(s) each; {os.cpu_count()} CPUs; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)  # fmt: skip
     steps: list[tuple[str, Callable[[Sizes, Report], None]]] = [
