@@ -116,12 +116,18 @@ async def test_a_summary_that_describes_the_log_is_used_without_reading_it(tmp_p
     assert cli_json(home, "show", ids[0])["frameCount"] == summary["snapshot"]["frameCount"]
 
 
-async def test_a_summary_is_written_when_a_turn_ends(tmp_path):
-    home = tmp_path / "h"
+async def after_a_turn(home: Path) -> tuple[Any, Any]:
+    """An opened engine and a demo room after one turn with a tool call."""
     engine = open_engine(home)
     room, _ = await started_room(engine)
     room.prompt("/tool")
     await idle(room)
+    return engine, room
+
+
+async def test_a_summary_is_written_when_a_turn_ends(tmp_path):
+    home = tmp_path / "h"
+    engine, room = await after_a_turn(home)
     room.log.flush()
     # Saved with the metadata shortly after the turn (no quit): a stable state.
     await wait_for(lambda: describing(home, room.id) is not None, what="summary saved")
@@ -132,10 +138,7 @@ async def test_a_summary_is_written_when_a_turn_ends(tmp_path):
 
 async def test_an_open_turn_has_no_summary_and_ls_reads_the_log(tmp_path):
     home = tmp_path / "h"
-    engine = open_engine(home)
-    room, _ = await started_room(engine)
-    room.prompt("/tool")
-    await idle(room)
+    engine, room = await after_a_turn(home)
     assert room.save_meta()
     room.log.flush()
     assert describing(home, room.id) is not None
