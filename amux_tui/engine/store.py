@@ -27,7 +27,6 @@ import contextlib
 import errno
 import logging
 import os
-import secrets
 import threading
 import time
 import weakref
@@ -112,7 +111,7 @@ class LogExhausted(OSError):
 def new_room_id(existing: Container[str] = ()) -> str:
     """A fresh random room id such as ``r-k3q9z0d2ab`` (never derived from user input)."""
     while True:
-        room_id = "r-" + base64.b32encode(secrets.token_bytes(10)).decode()[:10].lower()
+        room_id = "r-" + base64.b32encode(os.urandom(10)).decode()[:10].lower()
         if room_id not in existing:
             return room_id
 
