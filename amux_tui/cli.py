@@ -103,10 +103,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_history(value: str) -> str | int:
+    """``watch --history``: ``turn``, ``all`` or a number of records."""
+    if value in ("turn", "all"):
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("turn, all, or a number of frames") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return n
+
+
 def _add_control_commands(sub: Any) -> None:
     """The commands that drive the running amux (README "Scripting amux")."""
-    from amux_tui.cli_control import parse_history
-
     send = sub.add_parser(
         "send",
         help="send a prompt to a room of the running amux (queued while it is busy)",
@@ -181,26 +192,40 @@ def _resolve(paths: Paths, ref: str) -> str:
 
 
 def _ls_row(rooms_dir: Path, room_id: str) -> dict[str, Any]:
-    """One room's ``ls`` row; a log amux cannot or must not read gives a row saying why."""
-    from amux_tui.engine.snapshot import agent_label, ls_row, read_meta, read_room
+    """One room's ``ls`` row (from its log summary when that describes the log, else read
+    from the log); a log amux cannot or must not read gives a row saying why."""
+    from amux_tui.engine.snapshot import agent_label, read_meta, stored_ls_row
 
     try:
-        return ls_row(*read_room(rooms_dir, room_id))
+        return stored_ls_row(rooms_dir, room_id)
     except OSError as exc:
         meta, _problem = read_meta(rooms_dir, room_id)
         return {"roomId": room_id, "title": meta.title, "agent": agent_label(meta),
                 "cwd": meta.cwd or None, "state": "error", "error": str(exc)}  # fmt: skip
 
 
+def _maybe_running(paths: Paths) -> bool:
+    """Whether an amux may run on the home (its control socket or the pid in its lock
+    file): only then is the control client imported and a connection tried."""
+    from amux_tui.engine.control_socket import socket_path
+    from amux_tui.engine.lock import recorded_holder
+
+    rooms_dir = paths.rooms_dir
+    return os.path.lexists(socket_path(rooms_dir)) or recorded_holder(rooms_dir) is not None
+
+
 def cmd_ls(args: argparse.Namespace, paths: Paths) -> int:
-    from amux_tui.cli_control import live_rows
-    from amux_tui.engine.engine import discover_room_ids
+    from amux_tui.engine.rooms_dir import discover_room_ids
     from amux_tui.engine.snapshot import state_label
 
     rooms_dir = _rooms_dir(paths)
     if args.archived:
         return _ls_archived(rooms_dir, args.json)
-    rows = live_rows(paths)
+    rows = None
+    if _maybe_running(paths):
+        from amux_tui.cli_control import live_rows
+
+        rows = live_rows(paths)
     if rows is None:
         ids = discover_room_ids(rooms_dir) if rooms_dir.is_dir() else []
         order = _layout_order(rooms_dir, ids)
@@ -317,8 +342,8 @@ def _grep_targets(
 ) -> list[tuple[str, str, Path, bool]]:
     """(room id, title, log path, archived?) of the rooms to search, in display order."""
     from amux_tui.engine.archive import list_archived
-    from amux_tui.engine.engine import discover_room_ids
     from amux_tui.engine.meta import RoomMeta
+    from amux_tui.engine.rooms_dir import discover_room_ids
 
     rooms_dir = _rooms_dir(paths)
     if refs:
@@ -352,13 +377,19 @@ def _read_room(rooms_dir: Path, room_id: str) -> Any:
 
 
 def cmd_show(args: argparse.Namespace, paths: Paths) -> int:
-    from amux_tui.cli_control import live_snapshot
-    from amux_tui.engine.snapshot import stored_snapshot
+    from amux_tui.engine.snapshot import stored_show
 
-    snap = live_snapshot(paths, args.room)
+    snap = None
+    if _maybe_running(paths):
+        from amux_tui.cli_control import live_snapshot
+
+        snap = live_snapshot(paths, args.room)
     if snap is None:
         room_id = _resolve(paths, args.room)
-        snap = stored_snapshot(*_read_room(_rooms_dir(paths), room_id))
+        try:
+            snap = stored_show(_rooms_dir(paths), room_id)
+        except OSError as exc:
+            raise CliError(f"{room_id}: cannot read its log: {exc}") from None
     if args.json:
         print(json.dumps(snap, indent=2))  # ASCII only: every control character escaped
         return 0
@@ -547,6 +578,16 @@ def _setup_app_log(paths: Paths) -> None:
 
 
 def _run_tui(paths: Paths, create: dict[str, Any] | None) -> int:
+    from amux_tui.gc_pause import end_startup_pause, start_startup_pause
+
+    start_startup_pause()  # until the first screen is painted (the app ends it then)
+    try:
+        return _run_app(paths, create)
+    finally:
+        end_startup_pause()
+
+
+def _run_app(paths: Paths, create: dict[str, Any] | None) -> int:
     import logging
 
     from amux_tui.engine.engine import EXIT_UNWRITTEN, Engine

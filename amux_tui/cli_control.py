@@ -108,19 +108,6 @@ def _error_text(error: Any) -> str | None:
 
 
 # ---- watch ---------------------------------------------------------------------------------------
-def parse_history(value: str) -> str | int:
-    """``--history``: ``turn``, ``all`` or a number of records."""
-    if value in ("turn", "all"):
-        return value
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError("turn, all, or a number of frames") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError("must be >= 0")
-    return n
-
-
 def cmd_watch(args: argparse.Namespace, paths: Paths) -> int:
     from amux_tui.control_render import WatchRenderer
 

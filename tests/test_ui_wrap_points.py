@@ -15,12 +15,12 @@ from amux_tui.engine.markdown import with_hard_breaks
 from amux_tui.text import visible
 from amux_tui.ui.render_text import (
     HARD_LIMIT,
-    LiteralMarkdown,
     TextSplitter,
     render_lines,
     render_markdown,
     render_plain,
 )
+from amux_tui.ui.rich_markdown import LiteralMarkdown
 
 
 def plain(lines: list) -> list[str]:

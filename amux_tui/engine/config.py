@@ -19,10 +19,8 @@ from __future__ import annotations
 import copy
 import os
 import re
-import shlex
 import shutil
 import sys
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
@@ -220,6 +218,8 @@ def load_config(path: Path) -> AgentsConfig:
 
 def spec_from_command(cmdline: str, *, name: str = "cmd") -> AgentSpec:
     """An ad-hoc agent for ``amux new --cmd "CMD ARGS"`` (shell-style quoting)."""
+    import shlex  # only for --cmd
+
     words = shlex.split(cmdline)
     if not words:
         raise ValueError("empty command")
@@ -255,7 +255,7 @@ _ERROR_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _ERROR_END = re.compile(r"\s*\(at end of document\)\s*$")
 
 
-def _split_error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[int, str]:
+def _split_error(exc: ValueError, text: str) -> tuple[int, str]:
     """tomllib puts the position in the message; return (line, message without it)."""
     message = str(exc)
     if m := _ERROR_POS.search(message):
@@ -267,6 +267,8 @@ def _split_error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[int, str]:
 
 def _parse(text: str, path: Path, problems: list[ConfigProblem]) -> dict[str, Any]:
     """Parse the whole file; on a syntax error, salvage it section by section."""
+    import tomllib  # only when there is a file: most starts have none
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -33,7 +33,7 @@ from amux_tui.engine.control_streams import TurnFollower, Watcher, history_start
 from amux_tui.engine.engine import Engine, EngineListener
 from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.room import Room, RoomError
-from amux_tui.engine.snapshot import live_ls_row, room_snapshot
+from amux_tui.engine.snapshot import live_ls_row, room_snapshot, unloaded_ls_row
 
 logger = logging.getLogger("amux.control")
 
@@ -247,8 +247,13 @@ class ControlServer(EngineListener):
         if isinstance(request, P.Ls):
             rows = []
             for room in list(self.engine.rooms.values()):
-                await room.load()
-                rows.append(live_ls_row(room))
+                # A room not hydrated yet is listed from its log summary when that
+                # describes its log; otherwise (or once loaded) from its model.
+                row = None if room.loaded else unloaded_ls_row(room)
+                if row is None:
+                    await room.load()
+                    row = live_ls_row(room)
+                rows.append(row)
             return P.ok(rid, rooms=rows)
         if isinstance(request, P.New):
             return self._new(request)

@@ -26,12 +26,11 @@ from amux_tui.engine.lock import RoomsLock
 from amux_tui.engine.meta import Layout, RoomMeta, keep_corrupt_copy
 from amux_tui.engine.model import RoomModel
 from amux_tui.engine.room import Room
+from amux_tui.engine.rooms_dir import discover_room_ids, resolve_room_ref
 from amux_tui.engine.store import (
     ReplayLog,
     archive_room,
-    list_room_logs,
     new_room_id,
-    room_id_ok,
     write_json_atomic,
 )
 from amux_tui.engine.timeutil import now_rfc3339
@@ -48,18 +47,6 @@ WELCOME = (
     'put them in agents.toml (e.g. [agents.claude] command = "claude-agent-acp"), then '
     "press {new_room} for a new room."
 )
-
-
-def discover_room_ids(rooms_dir: Path) -> list[str]:
-    """Rooms present on disk: every ``<id>.jsonl`` and every ``<id>.json`` metadata file."""
-    ids = set(list_room_logs(rooms_dir))
-    try:
-        for path in rooms_dir.glob("*.json"):
-            if room_id_ok(path.stem) and path.name != "layout.json":
-                ids.add(path.stem)
-    except OSError:
-        pass
-    return sorted(ids)
 
 
 class EngineListener:
@@ -492,16 +479,3 @@ class Engine:
             self.lock.release()
             self.lock = None
         return left
-
-
-def resolve_room_ref(ref: str, titles: dict[str, str], values: dict[str, Any]) -> Any:
-    """Resolve ROOM (id, title, or a unique prefix of either); None when unknown/ambiguous."""
-    if ref in values:
-        return values[ref]
-    exact = [rid for rid, title in titles.items() if title == ref]
-    if len(exact) == 1:
-        return values[exact[0]]
-    prefix = {rid for rid, title in titles.items() if rid.startswith(ref) or title.startswith(ref)}
-    if len(prefix) == 1:
-        return values[prefix.pop()]
-    return None

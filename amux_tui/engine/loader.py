@@ -20,11 +20,9 @@ plain Python objects instead.
 
 from __future__ import annotations
 
-import gc
 import os
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -33,6 +31,7 @@ import msgspec
 
 from amux_tui.acp.framing import invalid_utf8_at
 from amux_tui.engine.lock import RoomsLock, held_by_this_process
+from amux_tui.gc_pause import paused as gc_paused
 from amux_tui.private import open_private
 
 __all__ = [
@@ -136,31 +135,6 @@ def _decoder_for(frame_type: Any) -> Any:
         # A runtime type parameter (the caller's envelope type): checkers cannot see it.
         decoder = _DECODERS[frame_type] = msgspec.json.Decoder(Record[frame_type])  # pyright: ignore[reportInvalidTypeForm]
     return decoder
-
-
-# The cyclic GC is paused while decoding to Python objects: without that, each of the
-# thousands of collections triggered by a million retained dicts rescans all of them,
-# which makes loading several times slower. Nested loads (threads) share one pause.
-_gc_lock = threading.Lock()
-_gc_depth = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    global _gc_depth, _gc_was_enabled
-    with _gc_lock:
-        if _gc_depth == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_depth += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_depth -= 1
-            if _gc_depth == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 class _Scan:
@@ -306,7 +280,10 @@ def load_log(
     lineno = 0
     offset = 0  # file offset of the first byte not yet consumed as a complete line
     carry = b""
-    with f, _gc_paused() if decode_frames else nullcontext():
+    # The cyclic GC is paused while decoding to Python objects: without that, each of the
+    # thousands of collections triggered by a million retained dicts rescans all of them,
+    # which makes loading several times slower. Nested loads (threads) share one pause.
+    with f, gc_paused() if decode_frames else nullcontext():
         while True:
             chunk = f.read(_BLOCK_SIZE)
             if not chunk:

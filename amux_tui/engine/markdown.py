@@ -12,14 +12,25 @@ same lines.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
-__all__ = ["PARSER", "hard_breaks", "with_hard_breaks"]
+__all__ = ["hard_breaks", "parser", "with_hard_breaks"]
 
-PARSER = MarkdownIt("commonmark", {"html": False}).enable("strikethrough").enable("table")
-"""The one Markdown parser (raw HTML off: tags stay text; tables and ~~strike~~ on)."""
+
+@cache
+def parser() -> MarkdownIt:
+    """The one Markdown parser (raw HTML off: tags stay text; tables and ~~strike~~ on).
+
+    Made (and markdown-it imported) on first use: nothing on amux's first screen parses
+    Markdown, so starting does not pay for it."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("strikethrough").enable("table")
 
 
 def hard_breaks(tokens: Iterable[Token]) -> None:
@@ -40,7 +51,7 @@ def with_hard_breaks(text: str) -> str:
         return text
     lines = text.split("\n")
     ends: list[int] = []  # lines followed by another line of the same paragraph
-    for token in PARSER.parse(text):
+    for token in parser().parse(text):
         if token.type == "paragraph_open" and token.map:
             first, last = token.map
             ends.extend(range(first, last - 1))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from amux_tui.engine.lifecycle import Lifecycle
+from amux_tui.engine.summary import well_formed
 from amux_tui.private import read_private
 
 HISTORY_LIMIT = 200
@@ -35,6 +36,9 @@ class RoomMeta:
     queue_held: bool = False
     status: str = Lifecycle.NOT_STARTED.value  # the room's status when last saved
     exit_code: int | None = None
+    # What `ls`/`show` need from the log, and which log it describes (engine/summary.py);
+    # well formed or None (a malformed one is dropped when read)
+    summary: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,6 +62,9 @@ class RoomMeta:
             if name == "room_id" or name not in data:
                 continue
             value = data[name]
+            if name == "summary":  # a cache: one amux cannot use is dropped, not a problem
+                meta.summary = value if well_formed(value) else None
+                continue
             if default is None:
                 want = _OPTIONAL_TYPES[name]
                 ok = value is None or (isinstance(value, want) and not isinstance(value, bool))

@@ -28,7 +28,8 @@ class MetaSaver:
 
     Args:
         path: ``<roomId>.json`` (None: never saved, e.g. a throwaway room in a test).
-        payload: returns the JSON to write, at the moment of writing.
+        payload: returns the JSON to write, at the moment of writing; always called on the
+            room's loop (or with none running), never in a worker thread.
         on_error: called (on the room's loop) when a write fails.
         on_saved: called (on the room's loop) when a write worked after failing.
     """
@@ -81,12 +82,13 @@ class MetaSaver:
         if self._timer is None:
             self._timer = loop.call_later(RETRY_DELAY, self._start)
 
-    def _write_now(self) -> bool:
+    def _write_now(self, payload: Any = None) -> bool:
+        """Write ``payload`` (None: take it now, on this thread)."""
         if self.path is None:
             return True
         self.dirty = True
         try:
-            write_json_atomic(self.path, self._payload())
+            write_json_atomic(self.path, self._payload() if payload is None else payload)
         except OSError as exc:
             first = self.error is None
             self.error = str(exc.strerror or exc)
@@ -127,5 +129,7 @@ class MetaSaver:
         self._task = asyncio.get_running_loop().create_task(self._write())
 
     async def _write(self) -> None:
-        if not await asyncio.to_thread(self._write_now):
+        # The payload is taken here, on the room's loop, so it is one consistent view of
+        # the room (its log summary's figures and log end included); only the I/O moves.
+        if not await asyncio.to_thread(self._write_now, self._payload()):
             self._retry_later()  # e.g. the disk is full: try again until there is space

@@ -36,6 +36,7 @@ from amux_tui.engine.meta_saver import MetaSaver
 from amux_tui.engine.model import RoomModel
 from amux_tui.engine.state import QueueItem, RoomState
 from amux_tui.engine.store import LoadResult, ReplayLog
+from amux_tui.engine.summary import summarize
 from amux_tui.engine.timeutil import now_rfc3339
 from amux_tui.engine.transcript import Transcript
 from amux_tui.engine.transcript_blocks import Block, Permission, UserPrompt
@@ -152,6 +153,8 @@ class Room:
             self.log.flush()
         if self.meta_problem is not None:
             self._rebuild_meta()
+        if self.meta.summary != self._summary():  # so `amux ls` need not read this log
+            self._save_meta_soon()
 
     def open_log(self, model: RoomModel, log: ReplayLog, load: LoadResult) -> None:
         """Take over ``model`` (folded from ``log``'s file) and append to ``log`` from now on."""
@@ -819,7 +822,18 @@ class Room:
     def _meta_payload(self) -> dict[str, Any]:
         self.meta.queue_held = self.queue_held
         self.meta.title = self.title
+        loop = self._loop
+        if self._log is not None and (loop is None or _running_loop() is loop):
+            # Taken with the log's end on the thread that appends, so both describe the
+            # same records. Not loaded (the log is untouched) or another thread (an
+            # emergency save): the last summary stands; readers check it against the log.
+            self.meta.summary = self._summary()
         return self.meta.to_json()
+
+    def _summary(self) -> dict[str, Any] | None:
+        """The log summary ``ls``/``show`` read instead of the log (engine/summary.py)."""
+        load = self.load_result
+        return summarize(self.model, self.log.end_offset, load.bad_lines if load is not None else 0)
 
     def save_meta(self) -> bool:
         """Write the metadata now; False (reported on the room, retried) if it failed."""

@@ -4,6 +4,11 @@ One snapshot builder serves ``amux show`` (a room rebuilt from its files) and th
 inspector (a live room, plus live-only fields). Nothing here writes: an unsettled turn's
 closing frames are applied in memory only, so ``amux show`` reports what a restarted amux
 would see without touching the log.
+
+A room whose metadata holds a summary that describes its log as it is
+(:mod:`amux_tui.engine.summary`) is shown and listed from the summary, without reading
+the log: :func:`stored_ls_row`, :func:`stored_show`. Hydration (msgspec, the model) is
+imported only when a log has to be read, so ``amux ls`` starts quickly.
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from amux_tui.engine.hydrate import Hydrated, hydrate
 from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.meta import RoomMeta
-from amux_tui.engine.model import RoomModel
-from amux_tui.engine.timeutil import now_rfc3339
+from amux_tui.engine.rooms_dir import LOG_SUFFIX, META_SUFFIX
+from amux_tui.engine.summary import describes, model_row, model_snapshot
 
 if TYPE_CHECKING:
+    from amux_tui.engine.hydrate import Hydrated
+    from amux_tui.engine.model import RoomModel
     from amux_tui.engine.room import Room
 
 
@@ -25,7 +31,7 @@ def read_meta(rooms_dir: Path, room_id: str) -> tuple[RoomMeta, str | None]:
     """A room's metadata and what was wrong with its file (never raises for the file:
     one amux refuses to read gives defaults and the reason)."""
     try:
-        return RoomMeta.load(rooms_dir / f"{room_id}.json", room_id)
+        return RoomMeta.load(rooms_dir / f"{room_id}{META_SUFFIX}", room_id)
     except OSError as exc:
         return RoomMeta(room_id=room_id, title=room_id), str(exc)
 
@@ -35,8 +41,11 @@ def read_room(rooms_dir: Path, room_id: str) -> tuple[RoomMeta, Hydrated]:
 
     Raises ``OSError`` (:class:`~amux_tui.private.UnsafePath` included) when the log
     cannot or must not be read."""
+    from amux_tui.engine.hydrate import hydrate
+    from amux_tui.engine.timeutil import now_rfc3339
+
     meta, _problem = read_meta(rooms_dir, room_id)
-    hydrated = hydrate(rooms_dir / f"{room_id}.jsonl", room_id)
+    hydrated = hydrate(rooms_dir / f"{room_id}{LOG_SUFFIX}", room_id)
     model = hydrated.model
     seq = model.state.last_seq
     now = now_rfc3339()
@@ -70,22 +79,28 @@ def snapshot(
     live: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The debug snapshot of SPEC §5.5 (``live``: extra fields of a running room)."""
-    state = model.state
+    return _snapshot(meta, model_snapshot(model, bad_lines), status, live)
+
+
+def _snapshot(
+    meta: RoomMeta, part: dict[str, Any], status: str, live: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The snapshot from the model's part (:func:`~amux_tui.engine.summary.model_snapshot`)."""
     out: dict[str, Any] = {
         "roomId": meta.room_id,
-        "title": model.title or meta.title,
+        "title": part["title"] or meta.title,
         "agent": meta.agent or None,
         "cwd": meta.cwd or None,
-        "acpSessionId": state.acp_session_id or meta.acp_session_id,
+        "acpSessionId": part["acpSessionId"] or meta.acp_session_id,
         "state": status,
-        "nextSeq": state.last_seq + 1,
-        "frameCount": state.frame_count,
-        "badLines": bad_lines,
-        **state.snapshot(),
+        "nextSeq": part["nextSeq"],
+        "frameCount": part["frameCount"],
+        "badLines": part["badLines"],
+        **part["state"],
     }
-    if model.foreign_amux_frames:
+    if part.get("foreignAmuxFrames"):
         # amux/* lines amux did not make (an older amux recorded an agent's verbatim)
-        out["foreignAmuxFrames"] = model.foreign_amux_frames
+        out["foreignAmuxFrames"] = part["foreignAmuxFrames"]
     if live is not None:
         out["live"] = live
     return out
@@ -125,20 +140,25 @@ def room_snapshot(room: Room) -> dict[str, Any]:
 
 
 def _row(meta: RoomMeta, model: RoomModel, status: str, *, live: bool) -> dict[str, Any]:
-    state = model.state
+    fields = {**model_row(model), "compacting": model.state.compaction.active}
+    return _ls_row(meta, fields, status, live=live)
+
+
+def _ls_row(meta: RoomMeta, fields: dict[str, Any], status: str, *, live: bool) -> dict[str, Any]:
+    """An ``ls`` row from the model's part (:func:`~amux_tui.engine.summary.model_row`)."""
     return {
         "roomId": meta.room_id,
-        "title": model.title or meta.title,
+        "title": fields["title"] or meta.title,
         "agent": agent_label(meta),
         "cwd": meta.cwd or None,
         "state": status,
-        "frames": state.frame_count,
-        "segments": len(state.segments),
-        "compactions": state.compaction.count,
-        "compacting": state.compaction.active,
-        "needsYou": len(model.pending_permissions()),
-        "queued": len(state.public_queue),
-        "lastActivity": state.last_activity_at or meta.last_active,
+        "frames": fields["frames"],
+        "segments": fields["segments"],
+        "compactions": fields["compactions"],
+        "compacting": fields.get("compacting", False),
+        "needsYou": fields["needsYou"],
+        "queued": fields["queued"],
+        "lastActivity": fields["lastActivity"] or meta.last_active,
         "live": live,
     }
 
@@ -151,6 +171,44 @@ def ls_row(meta: RoomMeta, hydrated: Hydrated) -> dict[str, Any]:
 def live_ls_row(room: Room) -> dict[str, Any]:
     """An ``amux ls`` row of a loaded room of the running amux: its status right now."""
     return _row(room.meta, room.model, room.status.value, live=True)
+
+
+def summary_of(meta: RoomMeta, log_path: Path) -> dict[str, Any] | None:
+    """The metadata's log summary if it describes the log at ``log_path`` as it is now."""
+    summary = meta.summary  # well formed (RoomMeta drops any other when reading)
+    if summary is not None and describes(summary, log_path):
+        return summary
+    return None
+
+
+def stored_ls_row(rooms_dir: Path, room_id: str) -> dict[str, Any]:
+    """The ``amux ls`` row of a room from its files (amux not running): from its summary
+    when that describes the log, else by reading the log. Raises ``OSError`` as
+    :func:`read_room`."""
+    meta, _problem = read_meta(rooms_dir, room_id)
+    summary = summary_of(meta, rooms_dir / f"{room_id}{LOG_SUFFIX}")
+    if summary is not None:
+        return _ls_row(meta, summary["row"], recorded_status(meta), live=False)
+    return ls_row(*read_room(rooms_dir, room_id))
+
+
+def stored_show(rooms_dir: Path, room_id: str) -> dict[str, Any]:
+    """``amux show`` of a room from its files (amux not running): from its summary when
+    that describes the log, else by reading the log. Raises ``OSError`` as :func:`read_room`."""
+    meta, _problem = read_meta(rooms_dir, room_id)
+    summary = summary_of(meta, rooms_dir / f"{room_id}{LOG_SUFFIX}")
+    if summary is not None:
+        return _snapshot(meta, summary["snapshot"], recorded_status(meta), None)
+    return stored_snapshot(*read_room(rooms_dir, room_id))
+
+
+def unloaded_ls_row(room: Room) -> dict[str, Any] | None:
+    """The running amux's ``ls`` row of a room not hydrated yet, from its summary (its log
+    is untouched until then); None when the summary does not describe the log."""
+    summary = summary_of(room.meta, room.log_path)
+    if summary is None:
+        return None
+    return _ls_row(room.meta, summary["row"], room.status.value, live=True)
 
 
 def state_label(row: dict[str, Any]) -> str:
@@ -168,7 +226,7 @@ def state_label(row: dict[str, Any]) -> str:
 
 def find_room_id(rooms_dir: Path, ref: str) -> str | None:
     """Resolve a ROOM argument: id, exact title, or unique prefix of either."""
-    from amux_tui.engine.engine import discover_room_ids, resolve_room_ref
+    from amux_tui.engine.rooms_dir import discover_room_ids, resolve_room_ref
 
     ids = discover_room_ids(rooms_dir)
     titles = {rid: read_meta(rooms_dir, rid)[0].title for rid in ids}

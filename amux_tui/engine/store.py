@@ -27,8 +27,6 @@ import contextlib
 import errno
 import logging
 import os
-import re
-import secrets
 import threading
 import time
 import weakref
@@ -50,6 +48,7 @@ from amux_tui.engine.loader import (
     load_log,
 )
 from amux_tui.engine.lock import RoomsLock, StoreLockedError
+from amux_tui.engine.rooms_dir import LOG_SUFFIX, META_SUFFIX, list_room_logs, room_id_ok
 from amux_tui.engine.timeutil import format_rfc3339
 from amux_tui.private import ensure_private_dir, open_private
 
@@ -77,8 +76,6 @@ __all__ = [
 _log = logging.getLogger("amux.store")
 
 ARCHIVE_DIR_NAME = "archive"
-LOG_SUFFIX = ".jsonl"
-META_SUFFIX = ".json"
 FLUSH_BOUND = 0.05  # SPEC §5.2: a recorded frame reaches the OS within 50 ms
 FLUSH_INTERVAL = 0.01  # the flusher writes a buffer once its oldest frame is this old
 FLUSH_THRESHOLD = 1 << 20  # append itself writes past 1 MiB buffered (a memory bound)
@@ -93,7 +90,6 @@ _encode_into = msgspec.json.Encoder().encode_into
 _time_ns = time.time_ns
 _monotonic = time.monotonic
 _validate_json = msgspec.json.Decoder(msgspec.Raw).decode
-_ROOM_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 class LogExhausted(OSError):
@@ -112,15 +108,10 @@ class LogExhausted(OSError):
         return str(self.strerror)
 
 
-def room_id_ok(room_id: str) -> bool:
-    """Whether ``room_id`` is a safe file stem (``^[A-Za-z0-9_-]{1,128}$``)."""
-    return isinstance(room_id, str) and _ROOM_ID.fullmatch(room_id) is not None
-
-
 def new_room_id(existing: Container[str] = ()) -> str:
     """A fresh random room id such as ``r-k3q9z0d2ab`` (never derived from user input)."""
     while True:
-        room_id = "r-" + base64.b32encode(secrets.token_bytes(10)).decode()[:10].lower()
+        room_id = "r-" + base64.b32encode(os.urandom(10)).decode()[:10].lower()
         if room_id not in existing:
             return room_id
 
@@ -258,6 +249,7 @@ class ReplayLog:
         self._pending_since: float | None = None  # monotonic time _buf became non-empty
         self._fd = -1
         self._size = 0  # bytes of the file known to hold complete lines (ours to cut back to)
+        self._end = -1  # the file's size once everything appended is written (-1: unknown)
         self._truncate_to: int | None = None  # torn tail still to cut off
         self._closed = False  # no more appends
         self._retry_at = 0.0  # monotonic time before which automatic flushes wait
@@ -271,6 +263,7 @@ class ReplayLog:
         self._sync_lock = threading.Lock()
         try:
             self._ensure_open()
+            self._end = self._size
         except OSError as exc:
             self._failed(exc)
         _flusher.register(self)
@@ -294,6 +287,7 @@ class ReplayLog:
         if load.missing_newline:
             self._buf += b"\n"
             self._mark_pending()
+        self._end = load.valid_size + len(self._buf)
         if load.torn_tail:
             with self._write_lock:
                 try:
@@ -316,6 +310,13 @@ class ReplayLog:
             self._notify_error(self.write_error)
 
     # ---------------------------------------------------------------- appending
+
+    @property
+    def end_offset(self) -> int | None:
+        """The file's size once every record appended so far is written (None: unknown,
+        the file could not be opened). Read it on the thread that appends: it then counts
+        exactly the records that thread has appended, buffered ones included."""
+        return self._end if self._end >= 0 else None
 
     @property
     def pending_bytes(self) -> int:
@@ -372,6 +373,8 @@ class ReplayLog:
             buf.append(10)  # b"\n"
             self.next_seq = seq + 1
             size = len(buf)
+            if self._end >= 0:
+                self._end += size - start
             first = self._pending_since is None
             if first:
                 self._pending_since = _monotonic()
@@ -707,25 +710,6 @@ def fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def list_room_logs(rooms_dir: Path) -> list[str]:
-    """Sorted ids of the rooms that have a ``<id>.jsonl`` log (archive excluded).
-
-    Whatever the entry is: a directory, FIFO or symlink in place of a log still names a
-    room, whose loading then reports the problem instead of the room vanishing."""
-    try:
-        entries = list(os.scandir(rooms_dir))
-    except FileNotFoundError:
-        return []
-    ids = []
-    for entry in entries:
-        name = entry.name
-        if name.endswith(LOG_SUFFIX):
-            room_id = name[: -len(LOG_SUFFIX)]
-            if room_id_ok(room_id):
-                ids.append(room_id)
-    return sorted(ids)
 
 
 def archive_room(rooms_dir: Path, room_id: str) -> Path:

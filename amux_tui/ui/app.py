@@ -37,6 +37,7 @@ from amux_tui.engine.config import ConfigProblem
 from amux_tui.engine.engine import Engine
 from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.room import Room
+from amux_tui.gc_pause import end_startup_pause
 from amux_tui.ui.commands import CommandRunner
 from amux_tui.ui.control_bridge import ControlBridge
 from amux_tui.ui.copy_mode import CopyModeBar, copy_text
@@ -217,6 +218,7 @@ class AmuxApp(App[None]):
         self.set_interval(GC_CHECK_EVERY, self.quiet_gc.check)
         self.update_key_bar()
         await self.control.start()
+        self.call_after_refresh(end_startup_pause)  # the CLI paused the GC to start faster
 
     def _hint_tmux_prefix(self) -> None:
         """Inside tmux, ctrl+b is tmux's own prefix: say once how to reach amux's."""

@@ -13,9 +13,9 @@ and says what it copied.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from markdown_it import MarkdownIt
 from textual.app import App
 from textual.binding import BindingType
 from textual.widget import Widget
@@ -27,11 +27,19 @@ from amux_tui.ui.keys import Scope
 from amux_tui.ui.widgets.find_bar import FindBar
 
 if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
     from amux_tui.ui.widgets.transcript_view import TranscriptView
 
 __all__ = ["CopyModeBar", "code_blocks", "copy_text", "last_reply"]
 
-_FENCES = MarkdownIt("commonmark")
+
+@cache
+def _fences() -> MarkdownIt:
+    """A plain CommonMark parser to find code blocks (markdown-it imported on first use)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
 
 
 def copy_text(app: App[Any], text: str, what: str) -> None:
@@ -58,7 +66,7 @@ def code_blocks(markdown: str) -> list[str]:
     """The code blocks (fenced or indented) of a Markdown text, in order."""
     return [
         token.content
-        for token in _FENCES.parse(markdown)
+        for token in _fences().parse(markdown)
         if token.type in ("fence", "code_block") and token.content.strip()
     ]
 

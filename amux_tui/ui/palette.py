@@ -20,7 +20,6 @@ from textual.markup import escape
 
 from amux_tui.text import one_line
 from amux_tui.ui.keys import Command, Scope
-from amux_tui.ui.screens.picker import highlight
 
 if TYPE_CHECKING:
     from amux_tui.ui.app import AmuxApp
@@ -90,6 +89,8 @@ class AmuxCommands(Provider):
                 )
 
     async def search(self, query: str) -> Hits:
+        from amux_tui.ui.screens.picker import highlight  # the palette is not on the first screen
+
         search = FuzzySearch(case_sensitive=False)
         for entry in self._entries():
             score, offsets = search.match(query, entry.name)

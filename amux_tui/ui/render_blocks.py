@@ -40,7 +40,6 @@ from amux_tui.engine.transcript_blocks import (
 from amux_tui.text import one_line, visible
 from amux_tui.ui.render_text import (
     Line,
-    LiteralMarkdown,
     Piece,
     TextSplitter,
     render_lines,
@@ -235,6 +234,8 @@ def _tool_content(block: ToolCall, palette: Palette) -> RenderableType | None:
     for part in content.parts:
         if isinstance(part, TextPart):
             if part.markdown:
+                from amux_tui.ui.rich_markdown import LiteralMarkdown  # imported on first use
+
                 out.append(LiteralMarkdown(visible(part.text), palette.code_theme))
             elif part.diff:
                 out.append(_diff_lines(Text(overflow="fold"), part.text.split("\n"), palette))

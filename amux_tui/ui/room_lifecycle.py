@@ -1,5 +1,7 @@
 """Creating, renaming, closing and restarting rooms, and the dialogs around them (new room,
-rename, confirmations, inspector, help), plus quitting (SPEC §1.1, §1.4)."""
+rename, confirmations, inspector, help), plus quitting (SPEC §1.1, §1.4).
+
+Each dialog's module is imported when it is first opened: none is on the first screen."""
 
 from __future__ import annotations
 
@@ -12,13 +14,7 @@ from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.room import Room
 from amux_tui.text import one_line
 from amux_tui.ui.commands import AppPart, guard
-from amux_tui.ui.screens.confirm import ConfirmScreen
 from amux_tui.ui.screens.dialog import open_dialog
-from amux_tui.ui.screens.help import HelpScreen, help_sections
-from amux_tui.ui.screens.inspector import InspectorScreen
-from amux_tui.ui.screens.new_room import NewRoomScreen
-from amux_tui.ui.screens.rename import RenameScreen
-from amux_tui.ui.screens.unwritten import UnwrittenScreen
 
 
 class RoomLifecycle(AppPart):
@@ -28,6 +24,8 @@ class RoomLifecycle(AppPart):
 
     # ---- creating, renaming, closing ----------------------------------------------------------
     async def new_room(self) -> None:
+        from amux_tui.ui.screens.new_room import NewRoomScreen
+
         app = self.app
         config = app.engine.config
         room = app.current_room
@@ -51,6 +49,8 @@ class RoomLifecycle(AppPart):
         return room
 
     async def rename_room(self) -> None:
+        from amux_tui.ui.screens.rename import RenameScreen
+
         app = self.app
         room = app.current_room
         if room is None:
@@ -68,6 +68,8 @@ class RoomLifecycle(AppPart):
         await open_dialog(app, RenameScreen(room.title), renamed)
 
     async def close_room(self) -> None:
+        from amux_tui.ui.screens.confirm import ConfirmScreen
+
         room = self.app.current_room
         if room is None:
             return
@@ -123,6 +125,8 @@ class RoomLifecycle(AppPart):
     async def _choose_agent(self, room: Room) -> None:
         """Ask for the agent (and directory) of a room whose metadata was missing or
         corrupt, then start it."""
+        from amux_tui.ui.screens.new_room import NewRoomScreen
+
         app = self.app
         config = app.engine.config
 
@@ -158,15 +162,22 @@ class RoomLifecycle(AppPart):
 
     # ---- dialogs ------------------------------------------------------------------------------
     async def inspect(self) -> None:
+        from amux_tui.ui.screens.inspector import InspectorScreen
+
         room = self.app.current_room
         if room is not None:
             await open_dialog(self.app, InspectorScreen(room))
 
     async def help(self) -> None:
+        from amux_tui.ui.screens.help import HelpScreen, help_sections
+
         await open_dialog(self.app, HelpScreen(help_sections(self.app.keymap)))
 
     async def quit(self) -> None:
         """Quit at once, or ask first when a room is busy (its turn would be cancelled)."""
+        from amux_tui.ui.screens.confirm import ConfirmScreen
+        from amux_tui.ui.screens.unwritten import UnwrittenScreen
+
         app = self.app
         if isinstance(app.screen, (ConfirmScreen, UnwrittenScreen)):
             return  # already asking

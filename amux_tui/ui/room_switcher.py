@@ -8,7 +8,6 @@ from amux_tui.text import one_line
 from amux_tui.ui.commands import AppPart
 from amux_tui.ui.format import agent_name
 from amux_tui.ui.screens.dialog import open_dialog
-from amux_tui.ui.screens.picker import PickerEntry, RoomPickerScreen
 from amux_tui.ui.widgets.room_list import room_number
 
 
@@ -79,6 +78,8 @@ class RoomSwitcher(AppPart):
         app.notify("no other room needs you or has unread output")
 
     async def pick_room(self) -> None:
+        from amux_tui.ui.screens.picker import PickerEntry, RoomPickerScreen  # when opened
+
         app = self.app
         entries = [
             PickerEntry(

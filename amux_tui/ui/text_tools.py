@@ -3,14 +3,18 @@ and bringing a closed room back (from the room picker or a search hit)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from amux_tui.engine.archive import ArchivedRoom
 from amux_tui.engine.room import Room
 from amux_tui.ui.commands import AppPart
 from amux_tui.ui.copy_mode import CopyModeBar, code_block_at, copy_text, last_reply
 from amux_tui.ui.screens.dialog import open_dialog
-from amux_tui.ui.screens.search import RoomLog, SearchChoice, SearchRoomsScreen
 from amux_tui.ui.widgets.find_bar import FindBar
 from amux_tui.ui.widgets.room_pane import RoomPane
+
+if TYPE_CHECKING:
+    from amux_tui.ui.screens.search import SearchChoice
 
 
 class TextTools(AppPart):
@@ -50,6 +54,8 @@ class TextTools(AppPart):
 
     async def find_rooms(self) -> None:
         """Search every room's log; the hit chosen opens its room there."""
+        from amux_tui.ui.screens.search import RoomLog, SearchRoomsScreen  # when opened
+
         app = self.app
         rooms_dir = app.engine.paths.rooms_dir
         rooms = [RoomLog(r.id, r.title, r.log_path) for r in app.engine.rooms.values()]

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 
 from rich.cells import cell_len, chop_cells
 
-from amux_tui.engine.markdown import PARSER
+from amux_tui.engine.markdown import parser
 from amux_tui.text import visible
 
 __all__ = ["line_start_cut"]
@@ -187,7 +187,7 @@ def _shown_text(source: str) -> tuple[str, list[tuple[int, int, int]]] | None:
     """The text Rich shows for a one-paragraph Markdown line, and where its plain text
     outside any span comes from: runs ``(offset shown, offset in source, length)``. None
     if the line is not one simple paragraph (images and breaks are laid out apart)."""
-    tokens = PARSER.parse(source)
+    tokens = parser().parse(source)
     if [t.type for t in tokens] != ["paragraph_open", "inline", "paragraph_close"]:
         return None
     out: list[str] = []

@@ -13,7 +13,7 @@ escape closes it and goes back to where you were. Queries are case-smart.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -21,11 +21,13 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Label
 
-from amux_tui.engine.search import Hit, Hits, QueryError, TranscriptSearch, compile_query
 from amux_tui.ui.keymap import DEFAULT_KEYMAP, Keymap
 from amux_tui.ui.keys import Scope
 from amux_tui.ui.widgets.transcript_layout import Anchor
 from amux_tui.ui.widgets.transcript_view import TranscriptView
+
+if TYPE_CHECKING:
+    from amux_tui.engine.search import Hit
 
 __all__ = ["FindBar", "FindInput", "TranscriptFind"]
 
@@ -34,6 +36,8 @@ class TranscriptFind:
     """The hits of one query in one transcript view, and which one is current."""
 
     def __init__(self, view: TranscriptView) -> None:
+        from amux_tui.engine.search import TranscriptSearch  # when a find bar first opens
+
         self.view = view
         self.search = TranscriptSearch()
         self.hits: Sequence[Hit] = ()
@@ -47,6 +51,8 @@ class TranscriptFind:
         marks.clear_find()
         transcript = view.transcript
         if query and transcript is not None:
+            from amux_tui.engine.search import QueryError, compile_query
+
             try:
                 pattern = compile_query(query, regex=regex)
             except QueryError as exc:
@@ -70,6 +76,8 @@ class TranscriptFind:
 
     def select(self, block: int, offset: int) -> bool:
         """Make the hit at ``offset`` of ``block`` (or the first after it) current."""
+        from amux_tui.engine.search import Hits
+
         hits = self.hits
         index = hits.first_at(block, offset) if isinstance(hits, Hits) else None
         if index is None:

@@ -58,6 +58,8 @@ class PaneGrid(Container):
         for room_id in visible:
             if room_id not in self.panes:
                 pane = RoomPane(by_id[room_id], self.keymap, self.newline_key, id=f"pane-{room_id}")
+                # Classed before mounting: a class set after would restyle the new pane.
+                pane.set_class(room_id == focused, "-focused", update=False)
                 self.panes[room_id] = pane
                 await self.mount(pane)
         ordered = [self.panes[r] for r in by_id if r in self.panes]
