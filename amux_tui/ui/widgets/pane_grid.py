@@ -35,6 +35,13 @@ class PaneGrid(Container):
         self.empty = empty
         self.newline_key = newline_key
         self.panes: dict[str, RoomPane] = {}
+        self._retired: list[RoomPane] = []  # dropped, hidden, removed after the next layout
+
+    def on_mount(self) -> None:
+        # immediate: right after the layout, before a later drop could retire another pane
+        self.screen.screen_layout_refresh_signal.subscribe(
+            self, self._remove_retired, immediate=True
+        )
 
     def compose(self) -> ComposeResult:
         yield Static(self.empty, id="empty", markup=False)
@@ -57,7 +64,11 @@ class PaneGrid(Container):
         by_id = {room.id: room for room in rooms}
         for room_id in visible:
             if room_id not in self.panes:
-                pane = RoomPane(by_id[room_id], self.keymap, self.newline_key, id=f"pane-{room_id}")
+                pane_id = f"pane-{room_id}"
+                for old in [p for p in self._retired if p.id == pane_id]:  # reopened at once
+                    self._retired.remove(old)
+                    await old.remove()
+                pane = RoomPane(by_id[room_id], self.keymap, self.newline_key, id=pane_id)
                 # Classed before mounting: a class set after would restyle the new pane.
                 pane.set_class(room_id == focused, "-focused", update=False)
                 self.panes[room_id] = pane
@@ -82,7 +93,20 @@ class PaneGrid(Container):
             self.styles.grid_size_rows = -(-count // columns)
 
     async def drop(self, room_id: str) -> None:
-        """Remove a room's pane (the room is being closed)."""
+        """Remove a room's pane (the room is being closed).
+
+        The pane is hidden now and removed once this screen has been laid out without it:
+        a dialog on top (the close confirmation, the room picker) paints this screen from
+        its last layout, and a widget removed but still in that layout cannot be drawn
+        (Textual fails on it)."""
         pane = self.panes.pop(room_id, None)
         if pane is not None:
-            await pane.remove()
+            pane.display = False
+            self._retired.append(pane)
+            self.refresh(layout=True)
+
+    def _remove_retired(self, screen: Any) -> None:
+        """After a layout of the screen: the panes retired before it are in it no more."""
+        retired, self._retired = self._retired, []
+        for pane in retired:
+            pane.remove()
