@@ -124,6 +124,7 @@ class AmuxApp(App[None]):
         self.input_first = InputFirst(self, engine.pacer)
         self.quiet_gc = QuietCollector(engine.pacer)
         self._sync_panes_lock = asyncio.Lock()
+        self._painted = False  # the first screen is on the terminal
         super().__init__()
         self.create = create
         self.notifier: Notifier = notifier if notifier is not None else TerminalNotifier(self)
@@ -218,7 +219,7 @@ class AmuxApp(App[None]):
         self.set_interval(GC_CHECK_EVERY, self.quiet_gc.check)
         self.update_key_bar()
         await self.control.start()
-        self.call_after_refresh(end_startup_pause)  # the CLI paused the GC to start faster
+        self.call_after_refresh(self._first_paint_done)
 
     def _hint_tmux_prefix(self) -> None:
         """Inside tmux, ctrl+b is tmux's own prefix: say once how to reach amux's."""
@@ -335,7 +336,12 @@ class AmuxApp(App[None]):
             pane = self.panes.get(room_id)
             if pane is not None:
                 pane.focus_input()
-        self.run_worker(self.activate(room), group="activate", exit_on_error=False)
+        if self._painted:
+            self.run_worker(self.activate(room), group="activate", exit_on_error=False)
+        else:  # at start: the first screen first, then the agent's process (a CPU of its own)
+            self.call_after_refresh(
+                lambda: self.run_worker(self.activate(room), group="activate", exit_on_error=False)
+            )
         self.refresh_rooms()
         self.room_list.show_room(room_id)
 
@@ -589,6 +595,10 @@ class AmuxApp(App[None]):
         self.notify("saving and stopping agents…", timeout=5)
         await self.shutdown()
         await finish_quit(self, self.engine, ask=ask)
+
+    def _first_paint_done(self) -> None:
+        self._painted = True
+        end_startup_pause()  # the CLI paused the GC to start faster
 
     def _hangup(self) -> None:
         # Nobody is left to answer a dialog: finish_quit retries once, then exits non-zero.
