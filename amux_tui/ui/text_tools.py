@@ -93,6 +93,8 @@ class TextTools(AppPart):
         if pane is None:
             return
         pane.show_transcript()
+        # A pane shown for the first time has no size yet; the hit is revealed once it has.
+        await pane.transcript_view.until_laid_out()
         bar = await self.find()
         if bar is None:
             return

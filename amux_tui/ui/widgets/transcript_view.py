@@ -498,6 +498,16 @@ class TranscriptView(ScrollView):
         self._scroll_to_y(max(0, y - height // 3) if y < top + margin else y - height + 1 + margin)
         self._sync_viewport()
 
+    async def until_laid_out(self, refreshes: int = 20) -> bool:
+        """Wait (at most ``refreshes`` screen refreshes) until the view has a size, which
+        revealing a line needs: a pane mounted just now has none until it is laid out."""
+        for _ in range(refreshes):
+            if self._ready:
+                return True
+            if not await self.wait_for_refresh():
+                break
+        return self._ready
+
     def reveal_match(self, block_index: int, start: int, text: str) -> int | None:
         """Show the match of :attr:`marks`'s pattern at ``start`` of block ``block_index``'s
         searchable ``text``: unfold its block, scroll it into view, make it the current hit.
