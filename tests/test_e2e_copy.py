@@ -41,14 +41,19 @@ def cursor_cell(term: AmuxTerminal, below: int) -> tuple[int, int]:
     return cells[0]
 
 
+def replied_once(term: AmuxTerminal) -> None:
+    """amux ready, "hello" sent to the demo agent and its whole reply on screen."""
+    term.wait_ready()
+    term.wait_for("ready")
+    term.type("hello")
+    term.press("enter")
+    term.wait_for(REPLY_END)
+    term.wait_turns_settled(1)
+
+
 def test_copy_mode_copies_two_lines_and_copy_reply_the_last_message(tmp_path):
     with AmuxTerminal(tmp_path / "home", cols=120, rows=40) as term:
-        term.wait_ready()
-        term.wait_for("ready")
-        term.type("hello")
-        term.press("enter")
-        term.wait_for(REPLY_END)
-        term.wait_turns_settled(1)
+        replied_once(term)
 
         term.press("ctrl+b")
         term.send("[")
@@ -97,12 +102,7 @@ def test_mouse_drag_copies_exactly_the_dragged_text_and_folds_nothing(tmp_path):
     """A drag over the transcript copies the text from where it started to where it ended
     (also when it ends on an empty line), and its release is no click that folds a block."""
     with AmuxTerminal(tmp_path / "home", cols=120, rows=40) as term:
-        term.wait_ready()
-        term.wait_for("ready")
-        term.type("hello")
-        term.press("enter")
-        term.wait_for(REPLY_END)
-        term.wait_turns_settled(1)
+        replied_once(term)
         lines = term.lines()
         first = next(y for y, line in enumerate(lines) if line.endswith("Demo reply"))
         last = next(y for y, line in enumerate(lines) if line.endswith("You wrote:"))

@@ -83,14 +83,6 @@ class PromptInput(TextArea):
         self._keys = dict(keys if keys is not None else DEFAULT_KEYMAP.scope_actions(Scope.PROMPT))
         self.menu = menu
 
-    def on_hide(self, event: events.Hide) -> None:
-        # Textual posts Hide after a layout that left the widget out; when the room is
-        # switched away and back quickly, that Hide arrives after a later layout has shown
-        # the prompt again and, the prompt having the focus, would move the focus to the
-        # transcript: what is typed next would go nowhere. A stale Hide changes nothing.
-        if self.is_on_screen:
-            event.prevent_default()
-
     @property
     def completing(self) -> bool:
         """The slash-command menu is open for the text as it is now: tab, enter, up and down
