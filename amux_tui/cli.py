@@ -14,17 +14,19 @@ the transcript as it is, to a new 0600 file.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amux_tui import __version__
 from amux_tui.paths import Paths
 from amux_tui.private import UnsafePath, open_private
 from amux_tui.text import json_escaped, one_line, visible
+
+if TYPE_CHECKING:
+    import argparse
 
 
 class CliError(Exception):
@@ -32,6 +34,8 @@ class CliError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="amux",
         description="A terminal multiplexer for AI coding agents that speak ACP. "
@@ -105,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_history(value: str) -> str | int:
     """``watch --history``: ``turn``, ``all`` or a number of records."""
+    import argparse
+
     if value in ("turn", "all"):
         return value
     try:
@@ -154,9 +160,14 @@ def _add_control_commands(sub: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    paths = Paths.resolve(args.home)
+    argv = sys.argv[1:] if argv is None else argv
+    # Plain `amux`, the usual start, opens the TUI without building the parser (argparse
+    # and a parser with every command are a few milliseconds of the start).
+    args = build_parser().parse_args(argv) if argv else None
+    paths = Paths.resolve(args.home if args is not None else None)
     try:
+        if args is None:
+            return _run_tui(paths, create=None)
         handler = _COMMANDS.get(args.command or "tui")
         assert handler is not None
         return handler(args, paths)

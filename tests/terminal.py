@@ -26,7 +26,9 @@ closing it sends SIGHUP; ``controlling_tty=False``: no SIGHUP, as under the old 
 Environment (``terminal_env``): TERM=xterm-256color, ``AMUX_HOME=home`` (None: a temporary home,
 removed on close), ``AMUX_DEMO_CHUNK_DELAY`` as conftest sets it, variables naming another
 terminal or multiplexer (TMUX, TERM_PROGRAM, …) removed, then ``env``, e.g.
-``env={"TMUX": "/tmp/tmux-1000/default,1,0"}``. A daemon thread reads the pty all the time;
+``env={"TMUX": "/tmp/tmux-1000/default,1,0"}``. A daemon thread reads the pty all the time and
+another feeds what it read to the screen (so a read's time is when the bytes arrived, not when
+pyte, about 1 MB/s, got to them);
 methods are safe to call meanwhile. Leaving the ``with`` block (``close()``) kills amux's
 process group and every descendant. Attributes: ``proc``, ``pid``, ``home``, ``env``, ``screen``.
 
@@ -72,6 +74,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import contextlib
 import errno
 import fcntl
@@ -506,8 +509,17 @@ class AmuxTerminal:
         os.set_blocking(master, False)
         self._wake_r, self._wake_w = os.pipe()
         self._reader_stopped = False
+        # Reading and emulating are two threads: the time of each read is when the bytes
+        # reached the terminal, however long pyte (about 1 MB/s) takes to parse what came
+        # before; a real terminal parses them in microseconds.
+        self._incoming: collections.deque[tuple[bytes, float]] = collections.deque()
+        self._arrived = threading.Condition(threading.Lock())
         self._reader = threading.Thread(target=self._read_loop, name="amux-pty-reader", daemon=True)
+        self._parser = threading.Thread(
+            target=self._parse_loop, name="amux-pty-parser", daemon=True
+        )
         self._reader.start()
+        self._parser.start()
 
     # ------------------------------------------------------------------ context and lifetime
 
@@ -557,6 +569,7 @@ class AmuxTerminal:
             with contextlib.suppress(OSError):
                 os.write(self._wake_w, b"x")
             self._reader.join(timeout=10)
+            self._parser.join(timeout=10)
             for fd in (self._wake_r, self._wake_w):
                 os.close(fd)
         if self._master_open:
@@ -592,7 +605,25 @@ class AmuxTerminal:
                 if exc.errno not in (errno.EIO, errno.EBADF):
                     self._reader_error = exc
                 data = b""
-            at = time.perf_counter()
+            self._hand_over(data, time.perf_counter())
+            if not data:
+                return
+        self._hand_over(b"", time.perf_counter())  # stopped: the parser ends too
+
+    def _hand_over(self, data: bytes, at: float) -> None:
+        with self._arrived:
+            self._incoming.append((data, at))
+            self._arrived.notify()
+
+    def _parse_loop(self) -> None:
+        """Feed each read to the screen in order, checking the watchers with its read time."""
+        while True:
+            with self._arrived:
+                while not self._incoming:
+                    self._arrived.wait()
+                data, at = self._incoming.popleft()
+            if not data:
+                break
             with self._lock:
                 self.last_read_at = at
                 try:
@@ -602,8 +633,6 @@ class AmuxTerminal:
                     break
                 for watcher in self._watchers:
                     watcher.evaluate(at)
-            if not data:
-                break
         self._eof.set()
         with self._lock:  # wake every waiter: no more output will come
             for watcher in self._watchers:

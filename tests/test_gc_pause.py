@@ -5,9 +5,18 @@ from __future__ import annotations
 
 import gc
 
+import pytest
 from test_ui_support import add_demo_rooms, open_engine, running, screen_text
 
 from amux_tui import gc_pause
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze():
+    """The start's pause freezes what exists when it ends: here, the test process's
+    objects; they are given back to the collector after each test."""
+    yield
+    gc.unfreeze()
 
 
 def test_pauses_nest_and_the_last_resume_restores_the_collector():
@@ -34,8 +43,10 @@ def test_the_startup_pause_ends_once_and_only_once():
     gc_pause.start_startup_pause()
     gc_pause.start_startup_pause()  # one pause, however often started
     assert not gc.isenabled()
+    gc.unfreeze()
     gc_pause.end_startup_pause()
     assert gc.isenabled()
+    assert gc.get_freeze_count() > 0  # what the start made is never rescanned
     gc_pause.end_startup_pause()  # a second end does not unbalance other pauses
     with gc_pause.paused():
         assert not gc.isenabled()

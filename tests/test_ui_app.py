@@ -141,6 +141,8 @@ async def test_restart_button_restarts_an_exited_room():
         banner = app.current_pane.query_one(".failure-banner")
         await wait_for(pilot, lambda: banner.display, what="the restart banner")
         assert room.exit_code == 7
+        # The button is made when the banner is first shown: click it once it is drawn.
+        await wait_for(pilot, lambda: "Restart (" in screen_text(app), what="the button")
         await pilot.click("#banner-restart")
         await wait_ready(pilot, room)
         await shown(pilot)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+import msgspec
 import pytest
 from test_ui_support import (
     add_demo_rooms,
@@ -178,7 +177,9 @@ async def test_crash_shows_exit_code_and_prefix_r_restarts():
 async def test_prefix_r_restarts_and_failed_room_shows_reason(monkeypatch):
     engine = open_engine()
     (room,) = add_demo_rooms(engine, "fails")
-    room.agent.launch = replace(room.agent.launch, argv=["/nonexistent/agent-binary"])
+    room.agent.launch = msgspec.structs.replace(
+        room.agent.launch, argv=["/nonexistent/agent-binary"]
+    )
     async with running(engine) as (app, pilot):
         await wait_for(pilot, lambda: room.status == "failed", what="failed")
         await wait_for(pilot, lambda: "failed:" in screen_text(app), what="failure shown")
@@ -186,7 +187,7 @@ async def test_prefix_r_restarts_and_failed_room_shows_reason(monkeypatch):
         assert "failed:" in screen_text(app)
         from amux_tui.engine.config import DEMO_AGENT
 
-        room.agent.launch = replace(room.agent.launch, argv=DEMO_AGENT.argv)
+        room.agent.launch = msgspec.structs.replace(room.agent.launch, argv=DEMO_AGENT.argv)
         await pilot.press("ctrl+b", "r")
         await wait_ready(pilot, room)
 

@@ -14,7 +14,6 @@ import json
 import re
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
@@ -50,8 +49,7 @@ class Kind(enum.StrEnum):
     INVALID = "invalid"
 
 
-@dataclass(slots=True)
-class Frame:
+class Frame(msgspec.Struct):
     """One line read from the agent.
 
     Attributes:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -29,8 +30,7 @@ def _default_state_dir() -> Path:
     return Paths.resolve().demo_state_dir
 
 
-@dataclass(frozen=True, slots=True)
-class Knobs:
+class Knobs(msgspec.Struct, frozen=True):
     """Behaviour switches read once at startup."""
 
     state_dir: Path

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 if TYPE_CHECKING:
     from amux_tui.demo_agent.turn import Turn
@@ -31,12 +32,11 @@ class RpcError(Exception):
         self.data = data
 
 
-@dataclass(slots=True)
-class InFlight:
+class InFlight(msgspec.Struct):
     """A client request being handled."""
 
     task: asyncio.Task[None] | None = None
     turn: Turn | None = None
     answered: bool = False
     # Work to do right after the response is written (updates sent "outside the turn").
-    after: list[Callable[[], None]] = field(default_factory=list)
+    after: list[Callable[[], None]] = msgspec.field(default_factory=list)

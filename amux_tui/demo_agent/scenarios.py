@@ -13,7 +13,8 @@ import json
 import os
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+
+import msgspec
 
 from amux_tui.demo_agent.compaction import STYLES, run_compaction
 from amux_tui.demo_agent.flood import HINT as FLOOD_HINT
@@ -26,8 +27,7 @@ Handler = Callable[[Turn, list[str]], Awaitable[str]]
 SLOW_TICK = 0.25  # seconds between /slow chunks, independent of the chunk delay knob
 
 
-@dataclass(frozen=True, slots=True)
-class Scenario:
+class Scenario(msgspec.Struct, frozen=True):
     """One slash command: its name, what it does, an input hint and the coroutine."""
 
     name: str

@@ -15,8 +15,9 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Container
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from amux_tui.engine.meta import RoomMeta
 from amux_tui.engine.store import (
@@ -32,8 +33,7 @@ from amux_tui.engine.store import (
 __all__ = ["ArchivedRoom", "list_archived", "restore_room", "unique_title"]
 
 
-@dataclass(frozen=True, slots=True)
-class ArchivedRoom:
+class ArchivedRoom(msgspec.Struct, frozen=True):
     """One closed room in the archive."""
 
     room_id: str

@@ -10,8 +10,9 @@ Three sources, each tolerant of version drift (only the markers are required):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from amux_tui.engine import frames as F
 
@@ -20,15 +21,14 @@ HERMES_DONE = "context compression done:"
 HERMES_SUMMARY_FAILED = "Compression summary failed"
 
 
-@dataclass(slots=True)
-class CompactionSignal:
+class CompactionSignal(msgspec.Struct):
     """A detected compaction start (``done is False``) or end, or a ``failure`` remark
     about the compaction under way (Hermes: its summary failed; neither start nor end)."""
 
     done: bool
     source: str
     outcome: str | None = None  # done only: completed | failed | cancelled
-    fields: dict[str, Any] = field(default_factory=dict)  # detector fields for the frame
+    fields: dict[str, Any] = msgspec.field(default_factory=dict)  # detector fields for the frame
     failure: str | None = None
 
 
@@ -125,8 +125,7 @@ def signal_from_update(update: Any) -> CompactionSignal | None:
     return None
 
 
-@dataclass(slots=True)
-class CompactionEvent:
+class CompactionEvent(msgspec.Struct):
     """What the room does for a signal: record ``amux/context_compaction_started`` or
     ``_done`` (``record``), and for a Hermes done rotate the segment (``provenance``)."""
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any
 
+import msgspec
+
 from amux_tui.private import UnsafePath, read_private
 
 CONFIG_LIMIT = 4 << 20  # a hand-written agents.toml is a few KiB
@@ -106,8 +108,7 @@ WELL_KNOWN: list[AgentSpec] = [
 ]
 
 
-@dataclass
-class ConfigProblem:
+class ConfigProblem(msgspec.Struct):
     """One thing wrong with the config file, shown to the user as ``file:line: message``."""
 
     file: Path
@@ -120,8 +121,7 @@ class ConfigProblem:
         return f"{self.file}:{self.line}: {self.message}"
 
 
-@dataclass(frozen=True)
-class KeyOverride:
+class KeyOverride(msgspec.Struct, frozen=True):
     """One command's keys from ``[keys]``: direct keys, or keys after the prefix."""
 
     command: str
@@ -130,25 +130,23 @@ class KeyOverride:
     line: int | None = None
 
 
-@dataclass
-class KeysConfig:
+class KeysConfig(msgspec.Struct):
     """The ``[keys]`` table as written (shapes checked; meaning checked by the UI)."""
 
     prefix: str | None = None
     prefix_line: int | None = None
-    overrides: list[KeyOverride] = field(default_factory=list)
+    overrides: list[KeyOverride] = msgspec.field(default_factory=list)
 
 
-@dataclass
-class AgentsConfig:
+class AgentsConfig(msgspec.Struct):
     """The loaded config: configured agents plus app-wide options."""
 
-    agents: dict[str, AgentSpec] = field(default_factory=dict)
+    agents: dict[str, AgentSpec] = msgspec.field(default_factory=dict)
     default_agent: str = "demo"
     resume: str = "lazy"
     notify: bool = True
-    keys: KeysConfig = field(default_factory=KeysConfig)
-    problems: list[ConfigProblem] = field(default_factory=list)
+    keys: KeysConfig = msgspec.field(default_factory=KeysConfig)
+    problems: list[ConfigProblem] = msgspec.field(default_factory=list)
     path: Path = Path("agents.toml")
 
     def available(self) -> list[AgentSpec]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import msgspec
 
 from amux_tui import __version__
 from amux_tui.acp.framing import AgentExited, Frame, Kind, RpcError
@@ -61,13 +62,12 @@ class AgentLink(Protocol):
         """The agent process ended (``requested``: amux stopped it)."""
 
 
-@dataclass(frozen=True, slots=True)
-class AgentLaunch:
+class AgentLaunch(msgspec.Struct, frozen=True):
     """How to run a room's agent."""
 
     argv: list[str]
     cwd: str
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = msgspec.field(default_factory=dict)
     stderr_detection: bool = False  # pass stderr lines on (the Hermes compaction detector)
 
 

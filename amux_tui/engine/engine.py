@@ -11,9 +11,10 @@ import contextlib
 import logging
 import os
 import signal
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from amux_tui.acp.pacing import Pacer
 from amux_tui.engine import frames as F
@@ -65,8 +66,7 @@ class EngineListener:
         """The room is gone from :attr:`Engine.rooms` and its files are archived."""
 
 
-@dataclass(frozen=True, slots=True)
-class Unwritten:
+class Unwritten(msgspec.Struct, frozen=True):
     """Something a quit could not write (SPEC §5.2: never dropped silently).
 
     ``what`` is ``"log"`` (``frames`` records, ``size`` bytes), ``"metadata"`` or

@@ -9,7 +9,6 @@ must record for a turn that never settled; ``amux show`` applies them in memory 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,7 @@ from amux_tui.engine.model import RoomModel
 from amux_tui.engine.store import LoadResult, Record, load_log
 
 
-@dataclass
-class Hydrated:
+class Hydrated(msgspec.Struct):
     """A room's model as its log describes it."""
 
     model: RoomModel

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -83,8 +82,7 @@ class Record(msgspec.Struct, Generic[F], gc=False):
         return frame if type is Any else msgspec.convert(frame, type)
 
 
-@dataclass(slots=True)
-class LoadResult:
+class LoadResult(msgspec.Struct):
     """Everything :func:`load_log` found in one log file.
 
     Attributes:
@@ -110,12 +108,12 @@ class LoadResult:
             of ``records``, never rewritten.
     """
 
-    records: list[Record[Any]] = field(default_factory=list)
+    records: list[Record[Any]] = msgspec.field(default_factory=list)
     bad_lines: int = 0
     blank_lines: int = 0
     torn_tail: bool = False
     valid_size: int = 0
-    bad_line_numbers: list[int] = field(default_factory=list)
+    bad_line_numbers: list[int] = msgspec.field(default_factory=list)
     max_seq: int = 0
     seq_gaps: int = 0
     seq_disorder: int = 0
@@ -320,8 +318,7 @@ def load_log(
 # -------------------------------------------------------------------- amux check
 
 
-@dataclass(slots=True)
-class CheckReport:
+class CheckReport(msgspec.Struct):
     """What ``amux check`` says about one log.
 
     ``ok`` is true when there are no bad lines, no seq gaps or disorder and no torn

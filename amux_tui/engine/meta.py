@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from amux_tui.engine.lifecycle import Lifecycle
 from amux_tui.engine.summary import well_formed
 from amux_tui.private import read_private
@@ -129,14 +131,13 @@ _OPTIONAL_TYPES: dict[str, type] = {
 }
 
 
-@dataclass
-class Layout:
+class Layout(msgspec.Struct):
     """Room order, focused room, layout mode (``single`` | ``tiled``), one-time hints shown."""
 
-    order: list[str] = field(default_factory=list)
+    order: list[str] = msgspec.field(default_factory=list)
     focused: str | None = None
     mode: str = "single"
-    hints_shown: list[str] = field(default_factory=list)
+    hints_shown: list[str] = msgspec.field(default_factory=list)
 
     @classmethod
     def read(cls, path: Path) -> Layout:

@@ -20,10 +20,11 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 from typing import NamedTuple
+
+import msgspec
 
 from amux_tui.engine.hydrate import fold_log
 from amux_tui.engine.model import RoomModel
@@ -221,8 +222,7 @@ def line_around(text: str, start: int, end: int, width: int = SNIPPET) -> tuple[
     return text[lo:hi], start - lo, end - lo
 
 
-@dataclass(frozen=True, slots=True)
-class GrepHit:
+class GrepHit(msgspec.Struct, frozen=True):
     """A match found in a room's log."""
 
     room_id: str

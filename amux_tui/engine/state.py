@@ -10,15 +10,15 @@ frames and never touches the agent.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from amux_tui.engine import frames as F
 from amux_tui.engine.transcript_blocks import as_str, dict_items, prompt_text
 
 
-@dataclass(slots=True)
-class Segment:
+class Segment(msgspec.Struct):
     """An interval of the room during which one ACP session id is in force."""
 
     id: int
@@ -48,8 +48,7 @@ class Segment:
         return out
 
 
-@dataclass(slots=True)
-class QueueItem:
+class QueueItem(msgspec.Struct):
     """A prompt waiting in the room's queue (public ``q-N`` items and hard-steer replacements)."""
 
     id: str | None  # None for a hard-steer replacement (not a public queue item)
@@ -59,8 +58,7 @@ class QueueItem:
     peer_id: str | None = None  # who queued it; its turn is attributed to them
 
 
-@dataclass(slots=True)
-class Compaction:
+class Compaction(msgspec.Struct):
     """Compaction tracking (SPEC §4.6)."""
 
     active: bool = False
@@ -81,8 +79,7 @@ class Compaction:
         return out
 
 
-@dataclass
-class RoomState:
+class RoomState(msgspec.Struct):
     """Everything about a room that frames determine."""
 
     room_id: str
@@ -91,7 +88,7 @@ class RoomState:
     usage: tuple[int, int] | None = None  # (used, size) tokens of the context window
     cost: dict[str, Any] | None = None
     mode: str | None = None
-    available_commands: list[dict[str, Any]] = field(default_factory=list)
+    available_commands: list[dict[str, Any]] = msgspec.field(default_factory=list)
     frame_count: int = 0
     last_seq: int = 0
     last_recorded_at: str | None = None
@@ -106,11 +103,11 @@ class RoomState:
     active_turn_queue_item: str | None = None
     turns_started: int = 0
     last_turn_seq: int = 0  # seq of the latest turn_started (0: no turn yet)
-    queue: list[QueueItem] = field(default_factory=list)
-    segments: list[Segment] = field(default_factory=list)
+    queue: list[QueueItem] = msgspec.field(default_factory=list)
+    segments: list[Segment] = msgspec.field(default_factory=list)
     active_segment: Segment | None = None
     acp_session_id: str | None = None
-    compaction: Compaction = field(default_factory=Compaction)
+    compaction: Compaction = msgspec.field(default_factory=Compaction)
 
     # ---- the fold ------------------------------------------------------------------------
     def count(self, seq: int, segment_id: int, recorded_at: str, *, activity: bool = True) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 from amux_tui.engine.transcript_blocks import ToolCall, content_placeholder
 
@@ -27,8 +28,7 @@ _LIST_ITEM = re.compile(r"^ {0,3}([-*+]|\d{1,3}[.)]) +\S")
 _HUNK = re.compile(r"^@@ -\d+(,\d+)? \+\d+(,\d+)? @@")
 
 
-@dataclass(frozen=True, slots=True)
-class TextPart:
+class TextPart(msgspec.Struct, frozen=True):
     """Text content: ``markdown`` when written as Markdown (a fence, a list), ``diff`` when
     it is a unified diff (shown as one), else plain text shown as it is."""
 
@@ -37,8 +37,7 @@ class TextPart:
     diff: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class DiffPart:
+class DiffPart(msgspec.Struct, frozen=True):
     """A file edit: unified-diff body lines (no ``---``/``+++`` header), or a summary."""
 
     path: str
@@ -47,8 +46,7 @@ class DiffPart:
     summary: str | None = None  # set instead of ``lines`` when the diff is too large
 
 
-@dataclass(frozen=True, slots=True)
-class TerminalPart:
+class TerminalPart(msgspec.Struct, frozen=True):
     """A reference to a terminal the agent ran (amux offers none, so only its id)."""
 
     terminal_id: str
@@ -57,8 +55,7 @@ class TerminalPart:
 Part = TextPart | DiffPart | TerminalPart
 
 
-@dataclass(frozen=True, slots=True)
-class ToolContent:
+class ToolContent(msgspec.Struct, frozen=True):
     """The parts to show and how many content lines were left out."""
 
     parts: list[Part]

@@ -41,6 +41,7 @@ from amux_tui.gc_pause import end_startup_pause
 from amux_tui.ui.commands import CommandRunner
 from amux_tui.ui.control_bridge import ControlBridge
 from amux_tui.ui.copy_mode import CopyModeBar, copy_text
+from amux_tui.ui.direct_output import direct_output_driver
 from amux_tui.ui.footer import footer_hints, prefix_hints
 from amux_tui.ui.hub import RoomHub
 from amux_tui.ui.input_first import EchoScreen, InputFirst
@@ -56,7 +57,11 @@ from amux_tui.ui.room_switcher import RoomSwitcher
 from amux_tui.ui.screens.unwritten import finish_quit
 from amux_tui.ui.terminal_watch import watch_terminal
 from amux_tui.ui.text_tools import TextTools
-from amux_tui.ui.textual_compat import read_legacy_alt_keys, write_to_terminal
+from amux_tui.ui.textual_compat import (
+    breakpoint_classes,
+    read_legacy_alt_keys,
+    write_to_terminal,
+)
 from amux_tui.ui.turn_control import TurnControl
 from amux_tui.ui.widgets.find_bar import FindInput
 from amux_tui.ui.widgets.key_bar import KeyBar
@@ -174,6 +179,24 @@ class AmuxApp(App[None]):
 
     # ---- composition and startup -------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        engine = self.engine
+        if self.create is not None:
+            room = engine.create_room(
+                self.create["spec"], cwd=self.create.get("cwd"), title=self.create.get("title")
+            )
+            engine.layout.focused = room.id
+        elif not engine.rooms:
+            room = engine.create_first_run_room(self.keymap.prefix_display("new_room", first=True))
+            engine.layout.focused = room.id
+        if engine.layout.focused not in engine.rooms:
+            engine.layout.focused = next(iter(engine.rooms), None)
+        # The first screen in one layout: the room list and the panes shown first are
+        # composed with the app, not mounted after it (see PaneGrid.start_with).
+        rooms = list(engine.rooms.values())
+        self.room_list.sync(rooms)
+        self.pane_grid.start_with(
+            rooms, self.visible_ids(), engine.layout.focused, tiled=self.tiled
+        )
         with Horizontal(id="main"):
             yield self.room_list
             yield self.pane_grid
@@ -187,20 +210,7 @@ class AmuxApp(App[None]):
             )
         write_to_terminal(self, MODIFY_OTHER_KEYS_ON)
         self._hint_tmux_prefix()
-        if self.create is not None:
-            room = engine.create_room(
-                self.create["spec"], cwd=self.create.get("cwd"), title=self.create.get("title")
-            )
-            engine.layout.focused = room.id
-        elif not engine.rooms:
-            room = engine.create_first_run_room(self.keymap.prefix_display("new_room", first=True))
-            engine.layout.focused = room.id
-        self.room_list.sync(list(engine.rooms.values()))
-        focused = (
-            engine.layout.focused
-            if engine.layout.focused in engine.rooms
-            else next(iter(engine.rooms), None)
-        )
+        focused = engine.layout.focused  # chosen in compose
         if focused is not None:
             await self.focus_room(focused)
         else:
@@ -460,10 +470,14 @@ class AmuxApp(App[None]):
         await super().on_event(event)
 
     def get_default_screen(self) -> Screen:
-        return EchoScreen(self.input_first, id="_default")
+        screen = EchoScreen(self.input_first, id="_default")
+        # Its size classes from the start: set at its first resize, they would style the
+        # whole screen a second time before the first paint.
+        screen.update_classes(breakpoint_classes(self, self.size), update=False)
+        return screen
 
     def get_driver_class(self) -> type[Driver]:
-        return self.input_first.driver_class(super().get_driver_class())
+        return direct_output_driver(self.input_first.driver_class(super().get_driver_class()))
 
     def key_state(self) -> KeyState:
         """What the key table's conditions and hints look at."""

@@ -9,9 +9,9 @@ Styles use theme variables (``$warning`` …) so they follow the active theme.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import msgspec
 from textual.content import Content
 
 from amux_tui.engine.lifecycle import Lifecycle
@@ -55,8 +55,7 @@ def agent_name(room: Room) -> str:
     return one_line(name) if isinstance(name, str) and name else "unknown"
 
 
-@dataclass(frozen=True, slots=True)
-class Flags:
+class Flags(msgspec.Struct, frozen=True):
     """The independent flags of SPEC §1.2, as the UI shows them."""
 
     compacting: bool = False

@@ -23,6 +23,7 @@ from typing import Any
 from textual import events
 from textual.app import App
 from textual.driver import Driver
+from textual.geometry import Size
 from textual.message import Message
 from textual.screen import Screen
 
@@ -93,10 +94,28 @@ class EchoScreen(Screen[None]):
         super().__init__(**kwargs)
         self._input_first = input_first
         self._paint_requested = False
+        self._resumed = False
+        self._laid_out_at: Size | None = None
 
     def paint_soon(self) -> None:
         """Paint the widgets being refreshed now at the next idle moment."""
         self._paint_requested = True
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Handled here before Screen's own handler (subclass first). The first time, every
+        # widget was styled as it was mounted: styling the whole screen again would only
+        # delay the first paint. Later resumes (after a dialog) restyle as usual.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Handled here before Screen's own handler, which lays the whole screen out and
+        # repaints all of it. At start Textual sends three resizes of the same size (and
+        # the screen one more for itself after each layout): only a new size needs that.
+        if event.size == self._laid_out_at:
+            event.prevent_default()
+        self._laid_out_at = event.size
 
     def on_idle(self, event: events.Idle) -> None:
         if (self._input_first.echo_pending or self._paint_requested) and paint_now(self):

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
+import msgspec
 from textual.binding import Binding, BindingType
 from textual.keys import Keys, key_to_character
 
@@ -37,8 +37,7 @@ class KeymapError(ValueError):
     """A key spec that cannot be bound, or two commands on the same key."""
 
 
-@dataclass(frozen=True, slots=True)
-class BoundKey:
+class BoundKey(msgspec.Struct, frozen=True):
     """One key of a command, after expanding its spec."""
 
     key: str  # a Textual key name, or the character typed

@@ -15,9 +15,10 @@ within a second.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from amux_tui.engine.lifecycle import Lifecycle
 
@@ -39,8 +40,7 @@ class Scope(StrEnum):
     COPY = "copy"  # copy mode (its status bar has focus)
 
 
-@dataclass(frozen=True, slots=True)
-class KeyState:
+class KeyState(msgspec.Struct, frozen=True):
     """What decides whether a command applies right now (and what its hint says)."""
 
     room: Room | None  # the focused room
@@ -105,8 +105,7 @@ def held_label(state: KeyState) -> str:
     return f"release {held} held" if held else "release queue"
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
+class Command(msgspec.Struct, frozen=True):
     """One entry of the key table.
 
     Attributes:

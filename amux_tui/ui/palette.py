@@ -9,10 +9,10 @@ maximize, screenshot).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
+import msgspec
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.fuzzy import FuzzySearch
@@ -30,8 +30,7 @@ TEXTUAL_WEIGHT = 1e-3
 """Textual sorts every hit by score: its own commands stay below amux's."""
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(msgspec.Struct, frozen=True):
     """One palette line: its name, what it runs, its help line, and extra search text."""
 
     name: str

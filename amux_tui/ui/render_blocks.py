@@ -13,9 +13,9 @@ All agent-supplied strings go through :func:`~amux_tui.ui.render_text.sanitize` 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.rule import Rule
@@ -66,24 +66,25 @@ TOOL_FOLD_LINES = 20
 """A finished tool call with more content lines than this starts collapsed."""
 
 
-@dataclass(frozen=True)
-class Palette:
+class Palette(msgspec.Struct, frozen=True):
     """Styles used by the renderers; the view builds one from its theme (component classes)."""
 
     base: Style | None = None  # the widget's own colours (padding, blank lines)
-    prompt_header: Style = field(default_factory=lambda: Style(bold=True, reverse=True))
-    prompt: Style = field(default_factory=lambda: Style(bold=True))
-    steer: Style = field(default_factory=lambda: Style(bold=True, color="magenta", reverse=True))
-    thought: Style = field(default_factory=lambda: Style(dim=True, italic=True))
-    muted: Style = field(default_factory=lambda: Style(dim=True))
-    title: Style = field(default_factory=lambda: Style(bold=True))
-    accent: Style = field(default_factory=lambda: Style(color="cyan"))
-    success: Style = field(default_factory=lambda: Style(color="green"))
-    warning: Style = field(default_factory=lambda: Style(color="yellow"))
-    error: Style = field(default_factory=lambda: Style(color="red"))
-    diff_add: Style = field(default_factory=lambda: Style(color="green"))
-    diff_remove: Style = field(default_factory=lambda: Style(color="red"))
-    divider: Style = field(default_factory=lambda: Style(color="cyan", dim=True))
+    prompt_header: Style = msgspec.field(default_factory=lambda: Style(bold=True, reverse=True))
+    prompt: Style = msgspec.field(default_factory=lambda: Style(bold=True))
+    steer: Style = msgspec.field(
+        default_factory=lambda: Style(bold=True, color="magenta", reverse=True)
+    )
+    thought: Style = msgspec.field(default_factory=lambda: Style(dim=True, italic=True))
+    muted: Style = msgspec.field(default_factory=lambda: Style(dim=True))
+    title: Style = msgspec.field(default_factory=lambda: Style(bold=True))
+    accent: Style = msgspec.field(default_factory=lambda: Style(color="cyan"))
+    success: Style = msgspec.field(default_factory=lambda: Style(color="green"))
+    warning: Style = msgspec.field(default_factory=lambda: Style(color="yellow"))
+    error: Style = msgspec.field(default_factory=lambda: Style(color="red"))
+    diff_add: Style = msgspec.field(default_factory=lambda: Style(color="green"))
+    diff_remove: Style = msgspec.field(default_factory=lambda: Style(color="red"))
+    divider: Style = msgspec.field(default_factory=lambda: Style(color="cyan", dim=True))
     code_theme: str = "monokai"
 
 

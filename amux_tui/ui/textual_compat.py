@@ -7,9 +7,11 @@ UI, the key path included, uses public API only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual.app import App
+from textual.driver import Driver
 from textual.geometry import Size
 from textual.screen import Screen
 from textual.widget import Widget
@@ -107,4 +109,43 @@ def paint_now(screen: Screen[Any]) -> bool:
     if update is None or not dirty or not screen.is_current:
         return False
     update()
+    return True
+
+
+def breakpoint_classes(app: App[Any], size: Size) -> dict[str, bool]:
+    """The size classes (``HORIZONTAL_BREAKPOINTS``, ``VERTICAL_BREAKPOINTS``) Textual gives
+    a screen of ``size`` when it is resized: each class on or off.
+
+    Why here: it follows Textual's rule (the largest breakpoint not above the size wins),
+    which is not public. Were the rule to change, a screen classed with this would only be
+    restyled at its first resize, as without it.
+    """
+    classes: dict[str, bool] = {}
+    for dimension, breakpoints in (
+        (size.width, app.HORIZONTAL_BREAKPOINTS or []),
+        (size.height, app.VERTICAL_BREAKPOINTS or []),
+    ):
+        chosen = next((n for at, n in sorted(breakpoints, reverse=True) if dimension >= at), None)
+        classes.update({name: name == chosen for _, name in breakpoints})
+    return classes
+
+
+def replace_driver_output(driver: Driver, make: Callable[[int, str, str], Any]) -> bool:
+    """Give ``driver`` the stream ``make(fd, encoding, errors)`` in place of the one it
+    writes the terminal with (before it starts); False when it has none (headless).
+
+    Why private: the driver's output stream is a private attribute with no setter.
+    """
+    stream = getattr(driver, "_file", None)
+    try:
+        fd = stream.fileno() if stream is not None else None
+    except (AttributeError, OSError, ValueError):
+        fd = None
+    if fd is None or stream is None:
+        return False
+    driver._file = make(  # type: ignore[attr-defined]
+        fd,
+        getattr(stream, "encoding", None) or "utf-8",
+        getattr(stream, "errors", None) or "strict",
+    )
     return True

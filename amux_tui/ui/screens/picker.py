@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+import msgspec
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -16,8 +15,7 @@ from amux_tui.ui.motion import still_cursors
 from amux_tui.ui.screens.dialog import Dialog
 
 
-@dataclass(frozen=True, slots=True)
-class PickerEntry:
+class PickerEntry(msgspec.Struct, frozen=True):
     """One room as the picker shows it; ``label`` is already literal text."""
 
     room_id: str

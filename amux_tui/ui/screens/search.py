@@ -7,9 +7,9 @@ found too. Each hit shows the room, when it was written and the line with the ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -33,8 +33,7 @@ MAX_HITS = 500
 DEBOUNCE = 0.15  # seconds of quiet typing before searching
 
 
-@dataclass(frozen=True, slots=True)
-class RoomLog:
+class RoomLog(msgspec.Struct, frozen=True):
     """A room to search: open (``archived`` None) or closed (its archive entry's path)."""
 
     room_id: str
@@ -43,8 +42,7 @@ class RoomLog:
     archived: Path | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SearchChoice:
+class SearchChoice(msgspec.Struct, frozen=True):
     """The hit chosen: its room, and what to find there."""
 
     room: RoomLog

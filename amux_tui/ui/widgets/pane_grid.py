@@ -44,7 +44,21 @@ class PaneGrid(Container):
         )
 
     def compose(self) -> ComposeResult:
-        yield Static(self.empty, id="empty", markup=False)
+        empty = Static(self.empty, id="empty", markup=False)
+        empty.display = not self.panes
+        yield empty
+        yield from self.panes.values()  # made by start_with
+
+    def start_with(
+        self, rooms: Sequence[Room], visible: Collection[str], focused: str | None, *, tiled: bool
+    ) -> None:
+        """Before the grid is mounted: the panes shown first are composed with it, so the
+        first screen is laid out and painted once, as it will stay (mounted afterwards,
+        each would be laid out half-made and painted so on the way)."""
+        by_id = {room.id: room for room in rooms}
+        for room_id in [r for r in by_id if r in visible]:
+            self.panes[room_id] = self._new_pane(by_id[room_id], focused)
+        self._arrange(tiled, len(visible), update=False)
 
     async def show(
         self,
@@ -60,7 +74,7 @@ class PaneGrid(Container):
         A pane shown again after updates were skipped while hidden catches up with its
         room's transcript, if the room is ``attached`` (loaded and subscribed).
         """
-        self.set_class(tiled, "-tiled")
+        self._arrange(tiled, len(visible))
         by_id = {room.id: room for room in rooms}
         for room_id in visible:
             if room_id not in self.panes:
@@ -68,9 +82,7 @@ class PaneGrid(Container):
                 for old in [p for p in self._retired if p.id == pane_id]:  # reopened at once
                     self._retired.remove(old)
                     await old.remove()
-                pane = RoomPane(by_id[room_id], self.keymap, self.newline_key, id=pane_id)
-                # Classed before mounting: a class set after would restyle the new pane.
-                pane.set_class(room_id == focused, "-focused", update=False)
+                pane = self._new_pane(by_id[room_id], focused)
                 self.panes[room_id] = pane
                 await self.mount(pane)
         ordered = [self.panes[r] for r in by_id if r in self.panes]
@@ -86,11 +98,19 @@ class PaneGrid(Container):
             if shown and pane.stale and room_id in attached:
                 pane.show_transcript()
         self.query_one("#empty").display = not visible
+
+    def _new_pane(self, room: Room, focused: str | None) -> RoomPane:
+        pane = RoomPane(room, self.keymap, self.newline_key, id=f"pane-{room.id}")
+        # Classed before mounting: a class set after would restyle the new pane.
+        pane.set_class(room.id == focused, "-focused", update=False)
+        return pane
+
+    def _arrange(self, tiled: bool, count: int, *, update: bool = True) -> None:
+        self.set_class(tiled, "-tiled", update=update)
         if tiled:
-            count = max(1, len(visible))
-            columns = 1 if count == 1 else 2 if count <= 4 else 3
+            columns = 1 if count <= 1 else 2 if count <= 4 else 3
             self.styles.grid_size_columns = columns
-            self.styles.grid_size_rows = -(-count // columns)
+            self.styles.grid_size_rows = -(-max(1, count) // columns)
 
     async def drop(self, room_id: str) -> None:
         """Remove a room's pane (the room is being closed).

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Static
@@ -83,19 +83,34 @@ class FailureBanner(Widget):
         self.room = room
         self.restart_key = usable_key(keymap, BY_ID["restart_room"], Scope.PROMPT)
 
-    def compose(self) -> ComposeResult:
-        with Horizontal(classes="banner-row"):
-            yield Static(id="banner-text")
-            yield Button(
+    def on_mount(self) -> None:
+        self.update_state()
+
+    def _build(self) -> Static | None:
+        """The banner's text and button, made the first time it is shown (None before the
+        banner is mounted): most rooms never fail, and a Button's styles (the largest of
+        Textual's) would be parsed at start."""
+        try:
+            return self.query_one("#banner-text", Static)
+        except NoMatches:
+            if not self.is_mounted:
+                return None
+            text = Static(id="banner-text")
+            button = Button(
                 f"Restart ({self.restart_key})", id="banner-restart", variant="warning",
                 compact=True,
             )  # fmt: skip
+            self.mount(Horizontal(text, button, classes="banner-row"))
+            return text
 
     def update_state(self) -> None:
         room = self.room
         show = room.stopped
         self.display = show
         if not show:
+            return
+        text = self._build()
+        if text is None:
             return
         lines: list[Content] = []
         if room.status == Lifecycle.FAILED:
@@ -109,7 +124,7 @@ class FailureBanner(Widget):
             lines.append(Content.assemble((f"the agent exited with code {code}", "bold $error")))
         for line in room.stderr_tail[-3:]:
             lines.append(Content.styled(one_line(line, 200), "$text-muted"))
-        self.query_one("#banner-text", Static).update(Content("\n").join(lines))
+        text.update(Content("\n").join(lines))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual import events
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
@@ -102,9 +103,13 @@ class RoomList(VerticalScroll, can_focus=False):
         if ids == self._ids:
             return
         self._ids = ids
-        self.remove_children()
         self._items = {room.id: RoomItem(room) for room in rooms}
-        self.mount_all(list(self._items.values()))
+        if self.is_mounted:  # before that, compose yields them
+            self.remove_children()
+            self.mount_all(list(self._items.values()))
+
+    def compose(self) -> ComposeResult:
+        yield from self._items.values()  # what sync was given before the list was mounted
 
     def show_room(self, room_id: str) -> None:
         """Scroll so that the room's entry is in view (the focused room, at any height)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import events
 from textual.app import ComposeResult
@@ -30,6 +30,14 @@ if TYPE_CHECKING:
     from amux_tui.engine.transcript import Block
 
 DRAFT_DEBOUNCE = 0.5  # seconds of quiet typing before the draft is saved to the room
+
+_W = TypeVar("_W", bound=Widget)
+
+
+def hidden(widget: _W) -> _W:
+    """``widget``, not displayed until shown."""
+    widget.display = False
+    return widget
 
 
 def placeholder(keymap: Keymap, newline: str) -> str:
@@ -78,10 +86,11 @@ class RoomPane(Widget):
     def compose(self) -> ComposeResult:
         room, keymap = self.room, self.keymap
         yield RoomHeader(room, keymap, classes="room-header")
-        yield FailureBanner(room, keymap, classes="failure-banner")
+        # Hidden from the start (not once mounted: that would lay the pane out again).
+        yield hidden(FailureBanner(room, keymap, classes="failure-banner"))
         yield self.transcript_view
-        yield PermissionPanel(keymap, classes="permission-panel")
-        yield QueueStrip(keymap, classes="queue-strip")
+        yield hidden(PermissionPanel(keymap, classes="permission-panel"))
+        yield hidden(QueueStrip(keymap, classes="queue-strip"))
         menu = CommandMenu(classes="command-menu")
         yield menu
         yield PromptInput(
@@ -102,9 +111,6 @@ class RoomPane(Widget):
         still_cursors(self)
         prompt = self.prompt
         prompt.move_cursor(prompt.document.end)
-        self.query_one(PermissionPanel).display = False
-        self.query_one(QueueStrip).display = False
-        self.query_one(FailureBanner).display = False
 
     @staticmethod
     def room_of(node: DOMNode) -> Room | None:

@@ -10,8 +10,8 @@ column, so they stay on the same text when heights above them are re-measured.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+import msgspec
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
@@ -31,8 +31,7 @@ def line_text(line: Line | None) -> str:
     return "".join(segment.text for segment in line) if line else ""
 
 
-@dataclass
-class Marks:
+class Marks(msgspec.Struct):
     """Everything painted over one transcript view's lines."""
 
     pattern: re.Pattern[str] | None = None  # find: every match on screen is highlighted
