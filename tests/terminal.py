@@ -91,13 +91,13 @@ import tempfile
 import termios
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pyte
-from wcwidth import wcswidth
+from wcwidth import wcswidth, wcwidth
 
 from amux_tui.engine import frames as F
 
@@ -390,6 +390,7 @@ class ScreenFeed:
             self.screen.write_process_input = answer
         self._stream = pyte.ByteStream(self.screen)
         self._pending = b""
+        self._rows: list[str] = []  # the screen's rows as text, as of the last lines()
 
     def feed(self, data: bytes) -> ScreenFeed:
         """Draw ``data``; ``b""`` (end of output) flushes a held incomplete sequence."""
@@ -400,7 +401,32 @@ class ScreenFeed:
         return self
 
     def lines(self) -> list[str]:
-        return [row.rstrip() for row in self.screen.display]
+        """Every row, trailing blanks removed. Only the rows pyte marked dirty since the
+        last call are read again (the whole screen, ~7,700 cells, after every read of a
+        busy amux was most of the harness's CPU, which competes with amux for the cores)."""
+        screen = self.screen
+        if len(self._rows) != screen.lines:
+            self._rows = [""] * screen.lines
+            dirty: Iterable[int] = range(screen.lines)
+        else:
+            dirty = screen.dirty
+        for y in dirty:
+            if y < screen.lines:
+                self._rows[y] = self._row(y)
+        screen.dirty.clear()
+        return list(self._rows)
+
+    def _row(self, y: int) -> str:
+        """Row ``y`` as pyte's ``display`` shows it (a wide character's stub cell skipped)."""
+        line, cells, stub = self.screen.buffer[y], [], False
+        for x in range(self.screen.columns):
+            if stub:
+                stub = False
+                continue
+            data = line[x].data
+            stub = bool(data) and wcwidth(data[0]) == 2
+            cells.append(data)
+        return "".join(cells).rstrip()
 
 
 # --------------------------------------------------------------------------- the terminal

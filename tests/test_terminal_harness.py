@@ -246,3 +246,25 @@ def test_screen_feed_skips_what_pyte_misreads_even_when_split():
     feed.feed(b"")
     assert feed.lines()[0] == "plain text!"
     assert not any(feed.screen.buffer[0][x].underscore for x in range(11))
+
+
+def test_screen_feed_lines_match_pyte_s_display_as_rows_change():
+    """``lines()`` reads again only the rows pyte marked dirty: after every chunk of a
+    session that draws, scrolls, erases, writes wide characters and resizes, it shows what
+    pyte's own (whole-screen) ``display`` shows."""
+    session = (
+        b"\x1b[2J\x1b[Hfirst row\r\nsecond \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e row\r\n"
+        + b"".join(b"line %d of a scrolling text\r\n" % n for n in range(12))
+        + b"\x1b[3;5Hpatched\x1b[K\x1b[6;1H\x1b[2Kcleared\x1b[1;20H\xf0\x9f\x8e\x89 wide end"
+        + b"\x1b[8;1H\x1b[J\x1b[?25l\x1b[10;10Hlast"
+    )
+    feed = ScreenFeed(30, 10)
+    for step in (1, 7, 64):
+        feed.screen.reset()
+        for i in range(0, len(session), step):
+            feed.feed(session[i : i + step])
+            assert feed.lines() == [row.rstrip() for row in feed.screen.display]
+    feed.screen.resize(12, 40)
+    feed.feed(b"\x1b[12;1Hafter resize")
+    assert feed.lines() == [row.rstrip() for row in feed.screen.display]
+    assert feed.lines()[-1] == "after resize"
