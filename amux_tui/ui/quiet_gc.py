@@ -43,8 +43,10 @@ class QuietCollector:
         *,
         clock: Callable[[], float] = monotonic,
         collect: Callable[[], object] = gc.collect,
+        quiet: float = QUIET,
     ) -> None:
         self._pacer = pacer
+        self._quiet = quiet
         self._clock = clock
         self._collect = collect
         self._saved: tuple[int, ...] | None = None
@@ -79,7 +81,7 @@ class QuietCollector:
             self._due_since = now
         if now < self._next_allowed:
             return
-        if self._pacer.input_within(QUIET) and now - self._due_since < LONGEST_WAIT:
+        if self._pacer.input_within(self._quiet) and now - self._due_since < LONGEST_WAIT:
             return
         self._collect()
         end = self._clock()
