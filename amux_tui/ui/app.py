@@ -473,7 +473,7 @@ class AmuxApp(App[None]):
         screen = EchoScreen(self.input_first, id="_default")
         # Its size classes from the start: set at its first resize, they would style the
         # whole screen a second time before the first paint.
-        screen.update_classes(breakpoint_classes(self, self.size), update=False)
+        screen.update_classes(breakpoint_classes(screen, self.size), update=False)
         return screen
 
     def get_driver_class(self) -> type[Driver]:

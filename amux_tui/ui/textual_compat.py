@@ -112,21 +112,24 @@ def paint_now(screen: Screen[Any]) -> bool:
     return True
 
 
-def breakpoint_classes(app: App[Any], size: Size) -> dict[str, bool]:
+def breakpoint_classes(screen: Screen[Any], size: Size) -> dict[str, bool]:
     """The size classes (``HORIZONTAL_BREAKPOINTS``, ``VERTICAL_BREAKPOINTS``) Textual gives
-    a screen of ``size`` when it is resized: each class on or off.
+    ``screen`` when it is resized to ``size``: each class on or off (none without the method).
 
-    Why here: it follows Textual's rule (the largest breakpoint not above the size wins),
-    which is not public. Were the rule to change, a screen classed with this would only be
-    restyled at its first resize, as without it.
+    Why private: Textual's rule for them is a private method of Screen. Without it the
+    screen is classed at its first resize, as it would be anyway, one restyle later.
     """
+    choose = getattr(screen, "_get_breakpoint_classes", None)
+    if choose is None:
+        return {}
     classes: dict[str, bool] = {}
-    for dimension, breakpoints in (
-        (size.width, app.HORIZONTAL_BREAKPOINTS or []),
-        (size.height, app.VERTICAL_BREAKPOINTS or []),
+    for dimension, own, default in (
+        (size.width, screen.HORIZONTAL_BREAKPOINTS, screen.app.HORIZONTAL_BREAKPOINTS),
+        (size.height, screen.VERTICAL_BREAKPOINTS, screen.app.VERTICAL_BREAKPOINTS),
     ):
-        chosen = next((n for at, n in sorted(breakpoints, reverse=True) if dimension >= at), None)
-        classes.update({name: name == chosen for _, name in breakpoints})
+        breakpoints = (default if own is None else own) or []
+        chosen = choose(dimension, breakpoints)
+        classes.update({name: name in chosen for _, name in breakpoints})
     return classes
 
 

@@ -14,6 +14,10 @@ from amux_tui.ui.keymap import DEFAULT_KEYMAP, Keymap
 from amux_tui.ui.widgets.room_pane import RoomPane
 
 
+def _pane_id(room_id: str) -> str:
+    return f"pane-{room_id}"
+
+
 class PaneGrid(Container):
     """Mounts a room's pane the first time it is shown (in room order) and keeps it.
 
@@ -78,8 +82,9 @@ class PaneGrid(Container):
         by_id = {room.id: room for room in rooms}
         for room_id in visible:
             if room_id not in self.panes:
-                pane_id = f"pane-{room_id}"
-                for old in [p for p in self._retired if p.id == pane_id]:  # reopened at once
+                for old in [
+                    p for p in self._retired if p.id == _pane_id(room_id)
+                ]:  # reopened at once
                     self._retired.remove(old)
                     await old.remove()
                 pane = self._new_pane(by_id[room_id], focused)
@@ -100,7 +105,7 @@ class PaneGrid(Container):
         self.query_one("#empty").display = not visible
 
     def _new_pane(self, room: Room, focused: str | None) -> RoomPane:
-        pane = RoomPane(room, self.keymap, self.newline_key, id=f"pane-{room.id}")
+        pane = RoomPane(room, self.keymap, self.newline_key, id=_pane_id(room.id))
         # Classed before mounting: a class set after would restyle the new pane.
         pane.set_class(room.id == focused, "-focused", update=False)
         return pane
