@@ -82,9 +82,8 @@ class PaneGrid(Container):
         by_id = {room.id: room for room in rooms}
         for room_id in visible:
             if room_id not in self.panes:
-                for old in [
-                    p for p in self._retired if p.id == _pane_id(room_id)
-                ]:  # reopened at once
+                pane_id = _pane_id(room_id)
+                for old in [p for p in self._retired if p.id == pane_id]:  # reopened at once
                     self._retired.remove(old)
                     await old.remove()
                 pane = self._new_pane(by_id[room_id], focused)
