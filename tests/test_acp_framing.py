@@ -99,7 +99,18 @@ def test_lone_surrogate_escape_is_accepted_and_scrubbed() -> None:
     assert frame.kind is Kind.NOTIFICATION
     assert frame.params["t"] == "ab\ufffd"
     assert frame.raw == line
+    assert not frame.strict  # the stdlib read it: the log must check it itself
     encode(frame.msg or {})  # re-encodable
+
+
+def test_a_line_msgspec_decodes_as_is_is_strict() -> None:
+    """Only lines msgspec itself decoded are vouched for (the log skips its own parse)."""
+    line = (
+        b'{"jsonrpc":"2.0","method":"session/update","params":{"t":"\u00e9t\u00e9 \ud83d\ude00"}}'
+    )
+    assert parse_line(line).strict
+    assert parse_line(b'{"jsonrpc":"2.0","id":1,"result":{}}').strict
+    assert not parse_line(b"not json").strict
 
 
 def test_big_integer_id_is_kept() -> None:

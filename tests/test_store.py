@@ -176,6 +176,19 @@ def test_raw_bytes_frame_is_embedded_verbatim(tmp_path: Path) -> None:
     assert loaded.decode_frame()["params"]["s"] == "café é /"
 
 
+def test_a_checked_raw_frame_is_embedded_as_is_and_reads_back(tmp_path: Path) -> None:
+    """A line the wire layer just decoded with msgspec (``checked``) is not parsed again
+    and is recorded exactly as an unchecked one would be."""
+    raw = b' {"method":"session/update","params":{"s":"caf\u00e9 \xc3\xa9","n":1.50}}\r'
+    path = tmp_path / "r.jsonl"
+    with ReplayLog.open(path, load_log(path)) as log:
+        log.append(raw, 0, checked=True)
+        log.append(raw, 0)
+    first, second = file_lines(path)
+    assert LINE_RE.match(first).group(3) == LINE_RE.match(second).group(3) == raw.strip()
+    assert [r.decode_frame()["params"]["s"] for r in load_log(path).records] == ["café é"] * 2
+
+
 def test_raw_frame_with_newline_whitespace_stays_one_line(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     with ReplayLog.open(path, load_log(path)) as log:

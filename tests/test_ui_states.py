@@ -52,7 +52,9 @@ async def test_busy_shows_a_spinner_that_moves():
         await wait_for(pilot, lambda: room.status == "busy", what="busy")
         await shown(pilot)
         # Drive the spinner's tick by hand (no await in between, so the app's own timer
-        # cannot interleave): two consecutive ticks must show two different frames.
+        # cannot interleave): two consecutive ticks must show two different frames. The
+        # hub is emptied first: output waiting there would carry the frame instead.
+        app.hub.flush()
         app._spin()
         first = _list_entry(app, room)
         app._spin()
@@ -62,6 +64,35 @@ async def test_busy_shows_a_spinner_that_moves():
         room.cancel()
         await wait_idle(pilot, room)
         assert "ready" in _list_entry(app, room)
+
+
+async def test_a_streaming_room_s_spinner_moves_with_its_output():
+    """A tick that finds the room's output waiting in the hub draws its spinner frame with
+    that output (one repaint), not on its own; a room with nothing waiting spins at once."""
+    engine = open_engine()
+    (room,) = add_demo_rooms(engine, "spin")
+    async with running(engine) as (app, pilot):
+        await wait_ready(pilot, room)
+        await send(pilot, "/slow 300")
+        await wait_for(pilot, lambda: room.status == "busy", what="busy")
+        await shown(pilot)
+        # No await from here on: nothing else reaches the hub in between.
+        app.hub.flush()
+        before = _list_entry(app, room).splitlines()[0]
+        header = _header(app)
+        app.hub.room_frame(room, {"method": F.SESSION_UPDATE}, 0, [room.model.blocks[-1]])
+        assert app.hub.waiting(room.id)
+        app._spin()
+        assert _list_entry(app, room).splitlines()[0] == before  # waits for the output
+        assert _header(app) == header
+        app.hub.flush()  # the output is handed over: the frame comes with it
+        with_output = _list_entry(app, room).splitlines()[0]
+        assert with_output != before
+        assert _header(app) != header
+        app._spin()  # nothing waiting now: drawn at once
+        assert _list_entry(app, room).splitlines()[0] != with_output
+        room.cancel()
+        await wait_idle(pilot, room)
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 from textual import events
 from textual.app import App, ComposeResult
+from textual.scrollbar import ScrollBar
 
 from amux_tui.engine import frames as F
 from amux_tui.engine.model import RoomModel
@@ -345,6 +346,51 @@ async def test_streaming_follows_the_end() -> None:
         assert view.follow
         assert view.scroll_offset.y == view.max_scroll_y > 0
         assert "chunk499" in seen(view)
+
+
+async def test_the_scroll_bar_repaints_when_its_thumb_changes_and_only_then(monkeypatch) -> None:
+    """Streaming changes the virtual size and the scroll position on every flush; the bar
+    is repainted when what it draws changes (read from its own render), not otherwise."""
+    repaints: list[ScrollBar] = []
+    real_refresh = ScrollBar.refresh
+
+    def counting_refresh(self: ScrollBar, *regions: Any, **options: Any) -> ScrollBar:
+        repaints.append(self)
+        return real_refresh(self, *regions, **options)
+
+    monkeypatch.setattr(ScrollBar, "refresh", counting_refresh)
+    app = ViewApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.feed(turn("at-1", "count"))
+        view = app.view
+
+        async def add(lines: int) -> None:
+            app.feed(*[msg(f"line {n}\n") for n in range(lines)])
+            await pilot.pause()
+
+        await add(SIZE[1] * 2)  # enough to scroll: the bar is shown
+        bar = view.vertical_scrollbar
+        assert view.show_vertical_scrollbar
+
+        def look() -> list[tuple[str, object]]:
+            options = app.console.options.update_dimensions(bar.size.width, bar.size.height)
+            return [(seg.text, seg.style) for seg in app.console.render(bar.render(), options)]
+
+        changed = unchanged = 0
+        for step in range(120):
+            if step == 60:
+                await add(SIZE[1] * SIZE[1] * 2)  # so long the thumb is one cell at the end
+            before, painted = look(), sum(b is bar for b in repaints)
+            await add(1)
+            now_painted = sum(b is bar for b in repaints) > painted
+            if look() != before:
+                changed += 1
+                assert now_painted, f"step {step}: the thumb moved but the bar was not repainted"
+            else:
+                unchanged += 1
+                assert not now_painted, f"step {step}: repainted, yet it draws the same"
+        assert changed > 5 and unchanged > 50  # both cases were seen
+        assert view.follow and view.scroll_offset.y == view.max_scroll_y
 
 
 async def test_scrolling_up_stops_following_and_end_resumes() -> None:

@@ -58,12 +58,15 @@ class Frame(msgspec.Struct):
         kind: The classification.
         msg: The decoded JSON object, ``None`` when ``kind`` is INVALID.
         problem: Why the line is INVALID (``None`` otherwise).
+        strict: ``raw`` decoded with msgspec as it is (not through the stdlib fallback):
+            one UTF-8 JSON value that msgspec reads back, as the replay log needs.
     """
 
     raw: bytes
     kind: Kind
     msg: dict[str, Any] | None = None
     problem: str | None = None
+    strict: bool = False
 
     @property
     def method(self) -> str | None:
@@ -134,20 +137,21 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _decode_json(raw: bytes) -> Any:
+def _decode_json(raw: bytes) -> tuple[Any, bool]:
     """Decode with msgspec; fall back to the stdlib for what msgspec refuses but is JSON.
+    Returns the value and whether msgspec decoded it.
 
     msgspec rejects lone surrogate escapes and integers beyond 64 bits, both of which are
     valid JSON that real agents emit (e.g. a JS agent slicing a string mid-emoji).
     """
     try:
-        return _decode(raw)
+        return _decode(raw), True
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as first:
         try:
             value = json.loads(raw, parse_constant=_reject_constant)
         except (ValueError, RecursionError):
             raise first from None
-        return _scrub(value)
+        return _scrub(value), False
 
 
 def _invalid(raw: bytes, problem: str) -> Frame:
@@ -178,7 +182,7 @@ def parse_line(raw: bytes) -> Frame:
     if raw.endswith(b"\r"):
         raw = raw[:-1]
     try:
-        msg = _decode_json(raw)
+        msg, strict = _decode_json(raw)
     except Exception as exc:  # parse_line must never raise, whatever the decoder does
         # Only decoding failures pay for the UTF-8 scan; valid lines went through msgspec,
         # which validates every string it builds.
@@ -200,11 +204,11 @@ def parse_line(raw: bytes) -> Frame:
         if not isinstance(msg["method"], str):
             return _invalid(raw, f"invalid method: {msg['method']!r}")
         kind = Kind.REQUEST if has_id else Kind.NOTIFICATION
-        return Frame(raw=raw, kind=kind, msg=msg)
+        return Frame(raw=raw, kind=kind, msg=msg, strict=strict)
     if "result" in msg or "error" in msg:
         if not has_id:
             return _invalid(raw, "response without id")
-        return Frame(raw=raw, kind=Kind.RESPONSE, msg=msg)
+        return Frame(raw=raw, kind=Kind.RESPONSE, msg=msg, strict=strict)
     return _invalid(raw, "not a JSON-RPC object: no method, result or error")
 
 

@@ -49,8 +49,9 @@ class AgentLink(Protocol):
     def session_resumed(self, session_id: str, via: str, replayed: int) -> None:
         """The recorded session was taken back (``via`` ``load`` or ``resume``)."""
 
-    def agent_notification(self, msg: dict[str, Any], raw: bytes) -> None:
-        """A notification outside any replay window (``raw``: the line as received)."""
+    def agent_notification(self, msg: dict[str, Any], raw: bytes, *, strict: bool = False) -> None:
+        """A notification outside any replay window (``raw``: the line as received;
+        ``strict``: msgspec decoded it as it is, see :class:`Frame`)."""
 
     def permission_requested(self, frame: Frame) -> None:
         """A ``session/request_permission`` the room must answer."""
@@ -311,7 +312,7 @@ class AgentConnection:
             if (self._replaying or self._late_replay) and _is_history(frame.msg):
                 self.replayed_updates += 1
                 return
-            self._link.agent_notification(frame.msg, frame.raw)
+            self._link.agent_notification(frame.msg, frame.raw, strict=frame.strict)
         elif kind is Kind.REQUEST:
             self._on_request(proc, frame)
         else:

@@ -294,8 +294,11 @@ class Room:
                 self._emit(F.PEER_LEFT, peerId=peer_id)
 
     # ---- the broadcast gate ---------------------------------------------------------------------
-    def _gate(self, frame: dict[str, Any], raw: bytes | None = None) -> None:
-        """Record → model → subscribers. ``raw`` is the agent's line, recorded verbatim."""
+    def _gate(
+        self, frame: dict[str, Any], raw: bytes | None = None, *, strict: bool = False
+    ) -> None:
+        """Record → model → subscribers. ``raw`` is the agent's line, recorded verbatim
+        (``strict``: already known to be what the log can read back, see ``Frame``)."""
         if raw is not None and F.is_amux_method(frame.get("method")):
             # SPEC §4.1: the namespace is amux's. The connection refuses such agent lines
             # before they get here; this keeps the gate itself from ever recording one.
@@ -310,7 +313,7 @@ class Room:
             segment_id = model.state.active_segment_id
         log = self.log
         try:
-            record = log.append(raw if raw is not None else frame, segment_id)
+            record = log.append(raw if raw is not None else frame, segment_id, checked=strict)
         except (ValueError, TypeError) as exc:
             # JSON the wire accepts but the log's decoder would refuse on reload (e.g. a
             # lone surrogate escape): record amux's own re-encoding rather than lose it.
@@ -686,14 +689,14 @@ class Room:
         self._emit(F.SESSION_RESUMED, acpSessionId=session_id, via=via, replayedUpdates=replayed)
         self._save_meta_soon()
 
-    def agent_notification(self, msg: dict[str, Any], raw: bytes) -> None:
+    def agent_notification(self, msg: dict[str, Any], raw: bytes, *, strict: bool = False) -> None:
         params = msg.get("params")
         if isinstance(params, dict):
             sid = params.get("sessionId")
             current = self.model.state.acp_session_id
             if isinstance(sid, str) and current and sid != current:
                 self._set_session(sid, F.END_ACP_SESSION_ID_CHANGED)
-        self._gate(msg, raw)
+        self._gate(msg, raw, strict=strict)
         method = msg.get("method")
         if method == F.SESSION_UPDATE and isinstance(params, dict):
             signal = signal_from_update(params.get("update"))

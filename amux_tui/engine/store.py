@@ -116,7 +116,7 @@ def new_room_id(existing: Container[str] = ()) -> str:
             return room_id
 
 
-def _raw_frame(frame: bytes | bytearray | memoryview) -> bytes:
+def _raw_frame(frame: bytes | bytearray | memoryview, checked: bool = False) -> bytes:
     """Check an agent's raw line and make it embeddable in one log line.
 
     The bytes go into the log verbatim (no re-encoding, SPEC §4.1 "as received"). They
@@ -126,11 +126,12 @@ def _raw_frame(frame: bytes | bytearray | memoryview) -> bytes:
     replaced by a space to keep the record on one line.
     """
     raw = bytes(frame).strip()
-    # msgspec skips over a Raw value without checking its UTF-8, so check it first.
-    bad = invalid_utf8_at(raw)
-    if bad is not None:
-        raise ValueError(f"invalid UTF-8 at byte {bad}")
-    _validate_json(raw)  # raises msgspec.DecodeError
+    if not checked:
+        # msgspec skips over a Raw value without checking its UTF-8, so check it first.
+        bad = invalid_utf8_at(raw)
+        if bad is not None:
+            raise ValueError(f"invalid UTF-8 at byte {bad}")
+        _validate_json(raw)  # raises msgspec.DecodeError
     if b"\n" in raw:
         raw = raw.replace(b"\n", b" ")
     return raw
@@ -329,13 +330,16 @@ class ReplayLog:
         segment_id: int,
         *,
         recorded_at: str | None = None,
+        checked: bool = False,
     ) -> Record[Any]:
         """Record one frame and return its :class:`Record` (``frame`` as given).
 
         ``frame`` is a JSON-compatible object, or an agent's line as received (bytes),
         which is embedded byte for byte. Raises ``ValueError``/``TypeError`` only for a
         frame that cannot be a JSON value (nothing is recorded, no seq is used); I/O
-        problems never raise (see :attr:`write_error`).
+        problems never raise (see :attr:`write_error`). ``checked``: the caller vouches
+        that the bytes are one UTF-8 JSON value msgspec decodes (it just decoded them), so
+        they are not parsed a second time.
         """
         if self._closed:
             raise ValueError(f"append to closed replay log {self.path}")
@@ -345,7 +349,7 @@ class ReplayLog:
             encodable: Any = frame
         elif isinstance(frame, bytes | bytearray | memoryview):
             try:
-                encodable = msgspec.Raw(_raw_frame(frame))
+                encodable = msgspec.Raw(_raw_frame(frame, checked))
             except (msgspec.DecodeError, ValueError) as exc:
                 raise ValueError(f"raw frame is not one UTF-8 JSON value: {exc}") from None
         else:

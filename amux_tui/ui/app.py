@@ -167,6 +167,7 @@ class AmuxApp(App[None]):
         self._attached: set[str] = set()
         self._start_tasks: dict[str, asyncio.Future[None]] = {}
         self._tick = 0
+        self._spin_later: set[str] = set()  # rooms whose spinner frame waits for output
         self._layout_timer: Timer | None = None
         self._shut_down = False
         self._terminal_watch: threading.Event | None = None
@@ -225,7 +226,6 @@ class AmuxApp(App[None]):
             )
         self.run_worker(self._hydrate_all(), group="hydrate", exit_on_error=False)
         self.set_interval(SPIN_INTERVAL, self._spin)
-        self.quiet_gc.start()
         self.set_interval(GC_CHECK_EVERY, self.quiet_gc.check)
         self.update_key_bar()
         await self.control.start()
@@ -385,6 +385,8 @@ class AmuxApp(App[None]):
     def _apply_updates(self, blocks: dict[str, set[Any]], status: set[str]) -> None:
         if self._shut_down:
             return
+        self._spin_later.difference_update(status)  # refresh_room draws their frame
+        self._spin_with(blocks)
         for room_id, changed in blocks.items():
             pane = self.panes.get(room_id)
             if pane is None or not pane.is_mounted or room_id not in self._attached:
@@ -427,23 +429,42 @@ class AmuxApp(App[None]):
         self.update_key_bar()
 
     def _spin(self) -> None:
-        """Advance spinners of busy rooms (and re-check force stop, which is time based)."""
+        """Advance spinners of busy rooms (and re-check force stop, which is time based).
+
+        A room whose output waits in the hub gets its new frame with that output (see
+        :meth:`_spin_with`): drawn now, it would cost a repaint of its own (the header and
+        the room list item, and, Textual painting the box around all that changed, what
+        lies between them), ten times a second per streaming room."""
         if self._shut_down:
             return
         self._tick += 1
-        tick = self._tick if self.motion else None
-        for index, room in enumerate(self.engine.rooms.values()):
+        for room in self.engine.rooms.values():
             if room.status not in (Lifecycle.BUSY, Lifecycle.STARTING):
                 continue
-            item = self.room_list.items().get(room.id)
-            if item is not None:
-                item.tick = tick
-                item.refresh()
-            pane = self.panes.get(room.id)
-            if pane is not None and pane.is_mounted and pane.display:
-                pane.tick(tick, index + 1, room.id in self.hub.unread)
+            if self.hub.waiting(room.id):
+                self._spin_later.add(room.id)
+            else:
+                self._draw_spinner(room.id)
         if self.key_bar.badge is not None and self.key_bar.badge != self.key_router.badge:
             self.update_key_bar()  # a double press's window closed
+
+    def _spin_with(self, room_ids: Iterable[str]) -> None:
+        """Draw the spinner frames that waited for these rooms' output."""
+        for room_id in room_ids:
+            if room_id in self._spin_later:
+                self._spin_later.discard(room_id)
+                self._draw_spinner(room_id)
+
+    def _draw_spinner(self, room_id: str) -> None:
+        tick = self._tick if self.motion else None
+        item = self.room_list.items().get(room_id)
+        if item is not None:
+            item.tick = tick
+            item.refresh()
+        pane = self.panes.get(room_id)
+        if pane is not None and pane.is_mounted and pane.display:
+            index = list(self.engine.rooms).index(room_id)
+            pane.tick(tick, index + 1, room_id in self.hub.unread)
 
     def _on_attention(self, room: Room, reason: str) -> None:
         """A room off screen finished a turn or needs permission (SPEC §1.5)."""
@@ -613,6 +634,8 @@ class AmuxApp(App[None]):
     def _first_paint_done(self) -> None:
         self._painted = True
         end_startup_pause()  # the CLI paused the GC to start faster
+        if not self._shut_down:
+            self.quiet_gc.start()  # after the start's objects were frozen: it measures the heap
 
     def _hangup(self) -> None:
         # Nobody is left to answer a dialog: finish_quit retries once, then exits non-zero.

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from amux_tui.engine.transcript_blocks import Block
 
 FLUSH_INTERVAL = 0.04  # seconds: at most 25 widget updates a second per room
-BACKGROUND_INTERVAL = 0.06  # seconds: rooms other than the focused one, 16 a second
+BACKGROUND_INTERVAL = 0.1  # seconds: rooms other than the focused one (10 a second at most)
 TYPING_WINDOW = 0.5  # seconds after a key during which the user counts as typing
 TYPING_FACTOR = 4  # periods are this much longer while the user types
 
@@ -121,6 +121,11 @@ class RoomHub(RoomSubscriber):
         return False
 
     # ---- batching --------------------------------------------------------------------------
+    def waiting(self, room_id: str) -> bool:
+        """Whether transcript changes of ``room_id`` wait to be handed over (a flush of
+        them is scheduled)."""
+        return room_id in self._blocks
+
     def mark(self, room_id: str) -> None:
         """Ask for a status refresh of one room at the next flush."""
         self._status.add(room_id)

@@ -22,7 +22,7 @@ from rich.style import Style
 from textual import events
 from textual.binding import BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -35,7 +35,10 @@ from amux_tui.ui.keymap import DEFAULT_KEYMAP
 from amux_tui.ui.keys import Scope
 from amux_tui.ui.render_blocks import Palette, is_collapsible
 from amux_tui.ui.render_text import Line
-from amux_tui.ui.textual_compat import set_virtual_size_in_place
+from amux_tui.ui.textual_compat import (
+    scroll_bar_repainted_if_changed,
+    set_virtual_size_in_place,
+)
 from amux_tui.ui.widgets.transcript_layout import Anchor, TranscriptLayout
 from amux_tui.ui.widgets.transcript_marks import Marks, Point, line_text, paint
 
@@ -46,7 +49,7 @@ ACTIVE_LINES = 3000
 INACTIVE_LINES = 300
 """Rendered lines kept for a transcript switched away from (its last screen, for switching back)."""
 MAX_PASSES = 4  # re-render passes while estimates settle (each pass makes more parts exact)
-STRIPS = 1024
+STRIPS = 256
 """Strips kept for recently painted lines (a few screens)."""
 
 
@@ -130,6 +133,7 @@ class TranscriptView(ScrollView):
         self._resync_pending = False
         self._pending_anchor: Anchor | None = None  # to restore once the view has a size
         self._mouse_y: int | None = None  # line under the mouse, in view coordinates
+        self._paint_width: int | None = None  # the content width while a paint runs
         # Strips for recently painted lines, by identity of the cached line (kept alongside,
         # so an id cannot be reused while cached): Textual repaints the whole view on every
         # scroll, and a Strip is costly to build (and to keep).
@@ -310,9 +314,17 @@ class TranscriptView(ScrollView):
 
     # --- rendering --------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The width once per paint, not once per line (it is computed from the styles).
+        self._paint_width = self._width
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint_width = None
+
     def render_line(self, y: int) -> Strip:
         """Line ``y`` of the viewport, from the rendered-lines cache."""
-        width = self._width
+        width = self._paint_width if self._paint_width is not None else self._width
         layout = self._layout
         if layout is None or self._transcript is None:
             return Strip.blank(width, self.rich_style)
@@ -620,8 +632,9 @@ class TranscriptView(ScrollView):
                 total = layout.total
                 if not layout.ensure(total - height - margin, total, blocks, console, palette):
                     break
-            self._set_virtual_height(layout.total)
-            self._scroll_to_y(max(0, layout.total - height))
+            with scroll_bar_repainted_if_changed(self):
+                self._set_virtual_height(layout.total)
+                self._scroll_to_y(max(0, layout.total - height))
         else:
             anchor = self._top_anchor()
             for _ in range(MAX_PASSES):
@@ -629,10 +642,11 @@ class TranscriptView(ScrollView):
                 lo, hi = top - margin, top + height + margin
                 if not layout.ensure(lo, hi, blocks, console, palette):
                     break
-            self._set_virtual_height(layout.total)
-            target = layout.y_of(anchor)
-            if target != self.scroll_offset.y:
-                self._scroll_to_y(target)
+            with scroll_bar_repainted_if_changed(self):
+                self._set_virtual_height(layout.total)
+                target = layout.y_of(anchor)
+                if target != self.scroll_offset.y:
+                    self._scroll_to_y(target)
         self.refresh()
 
     def _top_anchor(self) -> Anchor:
