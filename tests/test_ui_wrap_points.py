@@ -131,3 +131,96 @@ def test_export_keeps_single_newlines_as_hard_breaks() -> None:
     )
     assert with_hard_breaks("one line") == "one line"
     assert with_hard_breaks("> quoted\n> lines") == "> quoted  \n> lines"
+
+
+# --- one line of plain prose is not parsed --------------------------------------------------
+
+PROSE = st.lists(
+    st.sampled_from(
+        [
+            "a",
+            "Zé",
+            "漢",
+            " ",
+            "  ",
+            ".",
+            ",",
+            ":",
+            "@",
+            "'",
+            "?",
+            "(",
+            ")",
+            "/",
+            "=",
+            "+",
+            "-",
+            "0",
+            "12",
+            "9.",
+            "1)",
+            "\u00a0",
+            "\t",
+            "\n",
+            "*",
+            "**",
+            "_",
+            "`",
+            "[x](y)",
+            "![i](j)",
+            "<http://a.b>",
+            "&amp;",
+            "~~",
+            "|",
+            "#",
+            ">",
+            "\\",
+            "!",
+            "---",
+        ]
+    ),
+    max_size=14,
+).map("".join)
+"""Words of prose and of every Markdown construct, so the parser has something to find."""
+
+
+def _shape(tokens) -> list:
+    """What Rich's Markdown reads from the tokens."""
+    return [
+        (t.type, t.tag, t.nesting, t.content, t.map, t.level, t.block, t.markup, t.info,
+         [(c.type, c.tag, c.nesting, c.content, c.markup) for c in t.children or []])
+        for t in tokens
+    ]  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    PROSE
+    | st.text(alphabet=st.sampled_from(list("ab Zé漢 .,;:@'\"?()$%/=+-09\u00a0")), max_size=40)
+)
+def test_a_plain_line_gets_the_tokens_the_parser_would_make(text: str) -> None:
+    from amux_tui.engine.markdown import hard_breaks, parse, parser, plain_line_tokens
+
+    parsed = parser().parse(text)
+    hard_breaks(parsed)
+    assert _shape(parse(text)) == _shape(parsed)
+    shortcut = plain_line_tokens(text)
+    if shortcut is not None:
+        assert _shape(shortcut) == _shape(parsed)
+
+
+def test_streamed_prose_takes_the_shortcut_and_renders_the_same() -> None:
+    """The flood's text (and prose like it) skips the parse, with the very same lines."""
+    from amux_tui.engine.markdown import parser, plain_line_tokens
+    from amux_tui.ui.render_text import Piece
+
+    text = "".join(f"chunk {n}@{1234.5 + n / 5000:.6f} " for n in range(200))
+    prose = "Done: the tests pass (42 of 42), and the build is green. Next, the docs?"
+    for body in (text, prose):
+        assert plain_line_tokens(body) is not None
+        console = Console(width=200, color_system="truecolor", force_terminal=True)
+        piece = Piece(0, len(body), False, "", False, 0)
+        fast = render_markdown(body, piece, console, 63)
+        slow = LiteralMarkdown(body)
+        slow.parsed = parser().parse(body)  # the same text through the parser
+        assert fast == render_lines(slow, console, 63)

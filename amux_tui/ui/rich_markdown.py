@@ -11,7 +11,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, Markdown
 from rich.syntax import Syntax
 
-from amux_tui.engine.markdown import hard_breaks, parser
+from amux_tui.engine.markdown import parse
 
 __all__ = ["LiteralMarkdown"]
 
@@ -56,8 +56,7 @@ class LiteralMarkdown(Markdown):
     ) -> None:  # fmt: skip
         # Not calling super().__init__: it would build (and pay for) a parser per instance.
         self.markup = markup
-        self.parsed = parser().parse(markup)
-        hard_breaks(self.parsed)
+        self.parsed = parse(markup)
         self.code_theme = code_theme
         self.justify = None
         self.style = "none"
