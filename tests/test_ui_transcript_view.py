@@ -393,6 +393,31 @@ async def test_the_scroll_bar_repaints_when_its_thumb_changes_and_only_then(monk
         assert view.follow and view.scroll_offset.y == view.max_scroll_y
 
 
+async def test_a_narrower_window_keeps_the_place_read_in_a_long_reply() -> None:
+    """Scrolled back deep into one long reply (one block), a resize re-wraps every line;
+    the view stays at about the same text, not at the start of the reply."""
+    app = ViewApp()
+    async with app.run_test(size=SIZE) as pilot:
+        app.feed(turn("at-1", "count"))
+        text = "".join(f"chunk {n} " for n in range(20000))
+        app.feed(*[msg(text[i : i + 5000]) for i in range(0, len(text), 5000)])
+        await pilot.pause()
+        view = app.view
+        for _ in range(5):
+            view.action_scroll_pages(-1)
+            await pilot.pause()
+
+        def top_chunk() -> int:
+            return int(screen(view)[0].split("chunk ")[1].split()[0])
+
+        before = top_chunk()
+        assert not view.follow and 15000 < before < 19990
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        assert not view.follow
+        assert abs(top_chunk() - before) < 20000 * 0.03  # within 3% of the reply
+
+
 async def test_scrolling_up_stops_following_and_end_resumes() -> None:
     app = ViewApp()
     async with app.run_test(size=SIZE) as pilot:

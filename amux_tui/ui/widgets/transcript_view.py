@@ -606,13 +606,20 @@ class TranscriptView(ScrollView):
         layout, transcript = self._layout, self._transcript
         if layout is None or transcript is None or not self._ready:
             return
+        depth: float | None = None
         if self._pending_anchor is not None:  # where this transcript was left last time
             anchor, self._pending_anchor = self._pending_anchor, None
         elif layout.width == self._width:  # only the height changed
             anchor = self._top_anchor()
-        else:  # re-wrapping changes every height: keep the top block
+        else:  # re-wrapping changes every height: keep the top block, and how far into it
             anchor = (self._top_anchor()[0], -1, 0)
+            if anchor[0] < len(layout.heights):
+                into = self.scroll_offset.y - layout.offset(anchor[0])
+                depth = into / max(1, layout.heights[anchor[0]])
         layout.sync(transcript.blocks, self._width, self.show_thoughts)
+        if depth is not None and anchor[0] < len(layout.heights):
+            # A long reply is one block: its start would be far from what was on screen.
+            anchor = (anchor[0], -1, round(depth * layout.heights[anchor[0]]))
         if layout.heights and not self.follow:
             self._set_virtual_height(layout.total)
             self._scroll_to_y(layout.y_of(anchor))
