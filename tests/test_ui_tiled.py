@@ -63,3 +63,44 @@ async def test_keystrokes_land_while_four_tiled_rooms_flood():
         for room in flooders:
             view = app.panes[room.id].transcript_view
             assert view.transcript is room.transcript
+
+
+async def test_spinners_wait_for_the_repaint_of_every_pane_while_several_rooms_stream():
+    """The focused room's frequent batches do not carry spinner frames while other panes
+    stream too: the other panes' next batch, which repaints every pane, carries them all."""
+    from amux_tui.engine import frames as F
+
+    engine = open_engine()
+    rooms = add_demo_rooms(engine, "front", "back")
+    engine.layout.mode = "tiled"
+    async with running(engine) as (app, pilot):
+        for room in rooms:
+            await app.activate(room)
+        for room in rooms:
+            await wait_ready(pilot, room)
+        front, back = rooms
+        await pilot.press("ctrl+b", "1")
+        assert app.current_room is front
+        for room in rooms:
+            room.prompt("/slow 300")
+        await wait_for(pilot, lambda: all(r.busy for r in rooms), what="both busy")
+        await shown(pilot)
+
+        def entries() -> list[str]:
+            return [app.room_list.items()[r.id].render().plain.splitlines()[0] for r in rooms]
+
+        # No await from here on: the hub gets nothing else in between.
+        app.hub.flush()
+        for room in rooms:  # output of both rooms waits in the hub
+            app.hub.room_frame(room, {"method": F.SESSION_UPDATE}, 0, [room.model.blocks[-1]])
+        before = entries()
+        app._spin()
+        assert entries() == before
+        app._apply_updates({front.id: {front.model.blocks[-1]}}, set())  # the focused batch
+        assert entries() == before  # the other pane's output is still on its way
+        app._apply_updates({back.id: {back.model.blocks[-1]}}, set())  # every pane repaints
+        after = entries()
+        assert after[0] != before[0] and after[1] != before[1]
+        app.hub.flush()
+        for room in rooms:
+            room.cancel()

@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from textual import events
@@ -444,16 +444,28 @@ class AmuxApp(App[None]):
             if self.hub.waiting(room.id):
                 self._spin_later.add(room.id)
             else:
+                self._spin_later.discard(room.id)
                 self._draw_spinner(room.id)
         if self.key_bar.badge is not None and self.key_bar.badge != self.key_router.badge:
             self.update_key_bar()  # a double press's window closed
 
-    def _spin_with(self, room_ids: Iterable[str]) -> None:
-        """Draw the spinner frames that waited for these rooms' output."""
-        for room_id in room_ids:
-            if room_id in self._spin_later:
-                self._spin_later.discard(room_id)
-                self._draw_spinner(room_id)
+    def _spin_with(self, handed: Collection[str]) -> None:
+        """Draw the spinner frames that waited for output, now that the output of the rooms
+        ``handed`` is on its way to the screen.
+
+        While other panes stream too, the focused room's frequent batches leave the frames
+        to the next batch of the other panes, which repaints every pane anyway (a frame
+        drawn with the focused pane's batch alone doubled the cost of that repaint: the
+        room list is drawn with it, and everything between)."""
+        later = self._spin_later
+        if not later:
+            return
+        others_coming = any(room_id not in handed for room_id in later)
+        if others_coming and all(self.is_focused(room_id) for room_id in handed):
+            return
+        for room_id in list(later):
+            later.discard(room_id)
+            self._draw_spinner(room_id)
 
     def _draw_spinner(self, room_id: str) -> None:
         tick = self._tick if self.motion else None
