@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 from test_ui_support import add_demo_rooms, open_engine, running, shown, wait_for, wait_ready
 from textual import events
 from textual.keys import _character_to_key
@@ -9,16 +13,23 @@ from textual.keys import _character_to_key
 FLOOD = 20_000
 
 
-async def test_keystrokes_land_while_four_tiled_rooms_flood():
+@asynccontextmanager
+async def tiled_rooms(*titles: str) -> AsyncIterator[tuple[Any, Any, list[Any]]]:
+    """The app in the tiled layout with a demo room per title, every pane shown and ready."""
     engine = open_engine()
-    rooms = add_demo_rooms(engine, "f1", "f2", "f3", "f4", "typist")
-    *flooders, typist = rooms
+    rooms = add_demo_rooms(engine, *titles)
     engine.layout.mode = "tiled"
     async with running(engine) as (app, pilot):
         for room in rooms:
             await app.activate(room)
         for room in rooms:
             await wait_ready(pilot, room)
+        yield app, pilot, rooms
+
+
+async def test_keystrokes_land_while_four_tiled_rooms_flood():
+    async with tiled_rooms("f1", "f2", "f3", "f4", "typist") as (app, pilot, rooms):
+        *flooders, typist = rooms
         assert len([p for p in app.panes.values() if p.display]) == 5
         await pilot.press("ctrl+b", "5")
         assert app.current_room is typist
@@ -70,14 +81,7 @@ async def test_spinners_wait_for_the_repaint_of_every_pane_while_several_rooms_s
     stream too: the other panes' next batch, which repaints every pane, carries them all."""
     from amux_tui.engine import frames as F
 
-    engine = open_engine()
-    rooms = add_demo_rooms(engine, "front", "back")
-    engine.layout.mode = "tiled"
-    async with running(engine) as (app, pilot):
-        for room in rooms:
-            await app.activate(room)
-        for room in rooms:
-            await wait_ready(pilot, room)
+    async with tiled_rooms("front", "back") as (app, pilot, rooms):
         front, back = rooms
         await pilot.press("ctrl+b", "1")
         assert app.current_room is front
