@@ -407,7 +407,7 @@ class AmuxApp(App[None]):
         room = self.engine.rooms.get(room_id)
         if room is None:
             return
-        index = list(self.engine.rooms).index(room_id)
+        index = self._room_index(room_id)
         unread = room_id in self.hub.unread
         tick = self._tick if self.motion else None
         self.room_list.update_room(
@@ -469,14 +469,17 @@ class AmuxApp(App[None]):
 
     def _draw_spinner(self, room_id: str) -> None:
         tick = self._tick if self.motion else None
-        item = self.room_list.items().get(room_id)
+        item = self.room_list.item(room_id)
         if item is not None:
             item.tick = tick
             item.refresh()
         pane = self.panes.get(room_id)
         if pane is not None and pane.is_mounted and pane.display:
-            index = list(self.engine.rooms).index(room_id)
-            pane.tick(tick, index + 1, room_id in self.hub.unread)
+            pane.tick(tick, self._room_index(room_id) + 1, room_id in self.hub.unread)
+
+    def _room_index(self, room_id: str) -> int:
+        """The room's place in the room list (its number minus one)."""
+        return list(self.engine.rooms).index(room_id)
 
     def _on_attention(self, room: Room, reason: str) -> None:
         """A room off screen finished a turn or needs permission (SPEC §1.5)."""

@@ -97,6 +97,10 @@ class RoomList(VerticalScroll, can_focus=False):
     def items(self) -> dict[str, RoomItem]:
         return dict(self._items)
 
+    def item(self, room_id: str) -> RoomItem | None:
+        """One room's entry (no copy of the whole list, for the spinner's ticks)."""
+        return self._items.get(room_id)
+
     def sync(self, rooms: list[Room]) -> None:
         """Make the children match ``rooms`` (order included)."""
         ids = [r.id for r in rooms]
@@ -118,6 +122,6 @@ class RoomList(VerticalScroll, can_focus=False):
             self.call_after_refresh(self.scroll_to_widget, item, animate=False)
 
     def update_room(self, room_id: str, **state: object) -> None:
-        item = self._items.get(room_id)
+        item = self.item(room_id)
         if item is not None:
             item.update_state(**state)  # type: ignore[arg-type]
