@@ -62,3 +62,25 @@ async def test_streaming_panes_are_handed_over_one_period_apart_not_later():
         assert due is not None and due <= loop.time() + 0.2  # at 2.0, not 1.8 + interval
     finally:
         hub.close()
+
+
+async def test_a_change_waits_at_least_one_interval_for_others_to_join_it():
+    """The focused room alone: a change that arrives after a long repaint still waits
+    ``interval`` (a full-speed flood is repainted at most that often), not zero."""
+    loop = asyncio.get_running_loop()
+    now = [0.0]
+    hub = RoomHub(
+        lambda blocks, status: None, lambda room_id: True, lambda room, why: None,
+        interval=0.5, clock=lambda: now[0],
+    )  # fmt: skip
+    front = SimpleNamespace(id="front")
+    try:
+        hub.room_frame(front, FRAME, 1, [object()])
+        hub.flush()  # handed over at 0.0
+        now[0] = 0.45  # its period (0.5) is nearly over when the next change arrives
+        before = loop.time()
+        hub.room_frame(front, FRAME, 2, [object()])
+        due = hub.next_handover
+        assert due is not None and due >= before + 0.5  # not at 0.5 (0.05 from now)
+    finally:
+        hub.close()
