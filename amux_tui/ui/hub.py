@@ -161,11 +161,17 @@ class RoomHub(RoomSubscriber):
         self._handle = loop.call_at(when, self._due)
 
     def _due(self) -> None:
-        """The coalescing timer: hand over what is due, unless a key is on its way."""
+        """The coalescing timer fired."""
         self._handle = None
+        self._hand_over_due()
+
+    def _hand_over_due(self) -> None:
+        """Hand over what is due, unless a key is on its way (then once it is painted).
+        Not the timer itself: run by the pacer, it must not forget a timer set meanwhile
+        (:meth:`flush` cancels that one)."""
         pacer = self._pacer
         if pacer is not None and pacer.held:
-            pacer.when_free(self._due)
+            pacer.when_free(self._hand_over_due)
             return
         self.flush(due_only=True)
 
